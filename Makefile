@@ -1,0 +1,60 @@
+# Every target installs what it needs first (a stamp file tracks pyproject.toml).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint format typecheck bench schemas openapi asyncapi up down clean system-deps
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## System packages the real-service tests use when no address is given and no Docker answers.
+system-deps:
+	@command -v redis-server >/dev/null && command -v pg_ctl >/dev/null 2>&1 || \
+	  { command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } && command -v redis-server >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null)
+
+run: $(STAMP)
+	$(BIN)/helpdesk stack run
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP) system-deps
+	$(BIN)/python -m bench
+
+schemas: $(STAMP)
+	$(BIN)/python -m contracts.generate
+
+openapi: $(STAMP)
+	$(BIN)/helpdesk openapi > docs/openapi.json
+
+asyncapi: $(STAMP)
+	$(BIN)/helpdesk asyncapi > docs/asyncapi.yaml
+
+up:
+	docker compose up -d --build
+
+down:
+	docker compose down
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
