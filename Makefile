@@ -16,9 +16,9 @@ install: $(STAMP)
 
 ## System packages the real-service tests use when no address is given and no Docker answers.
 system-deps:
-	@command -v redis-server >/dev/null && command -v pg_ctl >/dev/null 2>&1 || \
-	  { command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } && command -v redis-server >/dev/null || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null)
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql >/dev/null; \
+	fi
 
 run: $(STAMP)
 	$(BIN)/helpdesk stack run

@@ -1,0 +1,144 @@
+"""Commands consumed from ``helpdesk.ticket-commands`` (upstream systems, closer, email)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import Field, TypeAdapter, model_validator
+
+from contracts.common import (
+    SCHEMA_VERSION,
+    Actor,
+    Channel,
+    Contract,
+    TicketChanges,
+    TicketFields,
+)
+
+
+class CommandEnvelope(Contract):
+    command_id: UUID = Field(description="Deduplication key: the same id has one effect.")
+    command_type: str
+    ticket_id: UUID | None = None
+    ticket_number: int | None = None
+    issued_at: datetime
+    schema_version: int = SCHEMA_VERSION
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    actor: Actor
+
+
+class TargetedCommand(CommandEnvelope):
+    @model_validator(mode="after")
+    def _needs_target(self) -> TargetedCommand:
+        if self.ticket_id is None and self.ticket_number is None:
+            raise ValueError("ticket_id or ticket_number is required")
+        return self
+
+
+class CreateTicketData(TicketFields):
+    channel: Channel = Channel.UPSTREAM
+
+
+class CreateTicket(CommandEnvelope):
+    command_type: Literal["CreateTicket"] = "CreateTicket"
+    data: CreateTicketData
+
+
+class UpdateTicketData(Contract):
+    changes: TicketChanges
+    expected_version: int | None = None
+
+
+class UpdateTicket(TargetedCommand):
+    command_type: Literal["UpdateTicket"] = "UpdateTicket"
+    data: UpdateTicketData
+
+
+class AddCommentData(Contract):
+    body: str = Field(min_length=1, max_length=100_000)
+    public: bool = True
+    channel: Channel = Channel.UPSTREAM
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    follow_up_if_closed: bool = Field(
+        False,
+        description="A requester's reply (email) that finds the ticket closed becomes a "
+        "follow-up instead of being rejected.",
+    )
+    source_key: str | None = Field(None, description="e.g. the email Message-ID")
+
+
+class AddComment(TargetedCommand):
+    command_type: Literal["AddComment"] = "AddComment"
+    data: AddCommentData
+
+
+class CloseTicketData(Contract):
+    closed_by: Literal["automation", "integration"]
+    solve_id: int | None = Field(None, description="Required for automation: the solve it closes.")
+
+
+class CloseTicket(TargetedCommand):
+    command_type: Literal["CloseTicket"] = "CloseTicket"
+    data: CloseTicketData
+
+
+class CreateFollowUpData(Contract):
+    body: str = Field(default="", max_length=100_000)
+    channel: Channel = Channel.UPSTREAM
+    source_key: str | None = None
+
+
+class CreateFollowUp(TargetedCommand):
+    """Target = the closed ticket to follow up on."""
+
+    command_type: Literal["CreateFollowUp"] = "CreateFollowUp"
+    data: CreateFollowUpData
+
+
+class FollowUpRequestedData(Contract):
+    body: str = Field(max_length=100_000)
+    message_id: str = Field(min_length=1, description="The email's Message-ID: one follow-up each.")
+    sender: str
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class FollowUpRequested(TargetedCommand):
+    """Email ingest: a reply arrived for a closed ticket. Becomes a follow-up."""
+
+    command_type: Literal["FollowUpRequested"] = "FollowUpRequested"
+    data: FollowUpRequestedData
+
+
+class ChangeAutoClosePolicyData(Contract):
+    after_days: int = Field(ge=1, le=28)
+
+
+class ChangeAutoClosePolicy(CommandEnvelope):
+    command_type: Literal["ChangeAutoClosePolicy"] = "ChangeAutoClosePolicy"
+    data: ChangeAutoClosePolicyData
+
+
+Command = Annotated[
+    CreateTicket
+    | UpdateTicket
+    | AddComment
+    | CloseTicket
+    | CreateFollowUp
+    | FollowUpRequested
+    | ChangeAutoClosePolicy,
+    Field(discriminator="command_type"),
+]
+CommandAdapter: TypeAdapter[Command] = TypeAdapter(Command)
+
+COMMAND_TYPES: tuple[type[CommandEnvelope], ...] = (
+    CreateTicket,
+    UpdateTicket,
+    AddComment,
+    CloseTicket,
+    CreateFollowUp,
+    FollowUpRequested,
+    ChangeAutoClosePolicy,
+)

@@ -1,0 +1,1 @@
+"""The three services of the helpdesk and what they share (settings, the ``helpdesk`` CLI)."""

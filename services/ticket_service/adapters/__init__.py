@@ -1,0 +1,1 @@
+"""Adapters: persistence, HTTP, Kafka, read models."""

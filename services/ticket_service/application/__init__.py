@@ -1,0 +1,1 @@
+"""Application layer: commands in, events out (eventsourcing ``Application``)."""

@@ -1,0 +1,200 @@
+"""Commands from Kafka (``contracts.commands``) → application operations.
+
+Each command is deduplicated by its ``command_id`` through a receipt saved with its effect.
+A command the rules refuse is not an error of the consumer: it is recorded as a rejected
+receipt, which the relay publishes as ``CommandRejected`` keyed by the target ticket.
+A batch is saved in one transaction; if that fails (a replayed command, a concurrent writer)
+the batch is retried one command at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contracts import commands as cmd
+from contracts.common import Actor, Channel, Role
+from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.tickets import (
+    ConcurrencyConflict,
+    Duplicate,
+    Operation,
+    Outcome,
+    TicketApplication,
+    accepted_receipt,
+    follow_up_key,
+)
+from services.ticket_service.application.unit_of_work import UnitOfWork
+from services.ticket_service.domain import errors
+from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.receipt import Receipt
+from services.ticket_service.domain.ticket import Ticket
+
+MAX_CONFLICT_RETRIES = 5
+
+
+def handle_commands(app: TicketApplication, commands: Sequence[cmd.Command]) -> list[Outcome]:
+    """Apply commands, several per store transaction; one outcome per command, in order."""
+    if not commands:
+        return []
+    try:
+        return app.run_batch([operation(app, c) for c in commands])
+    except (Duplicate, ConcurrencyConflict):
+        return [handle_command(app, c) for c in commands]
+
+
+def handle_command(app: TicketApplication, command: cmd.Command) -> Outcome:
+    for _ in range(MAX_CONFLICT_RETRIES):
+        try:
+            return app.run(operation(app, command))
+        except Duplicate as duplicate:
+            receipt = duplicate.receipt
+            return Outcome(
+                ok=receipt.accepted,
+                ticket_id=receipt.ticket_id,
+                ticket_number=receipt.ticket_number,
+                duplicate=True,
+            )
+        except ConcurrencyConflict:
+            continue
+    raise ConcurrencyConflict(f"Command {command.command_id} kept conflicting; giving up.")
+
+
+def operation(app: TicketApplication, command: cmd.Command) -> Operation[Outcome]:
+    key = f"command:{command.command_id}"
+    command_id = str(command.command_id)
+    ctx = RequestContext(
+        actor=command.actor,
+        correlation_id=command.correlation_id or command_id,
+        causation_id=command_id,
+        at=utcnow(),
+    )
+
+    def op(uow: UnitOfWork) -> Outcome:
+        if uow.staged_receipt(key) is not None:
+            return Outcome(ok=True, duplicate=True)
+        try:
+            ticket = _apply(app, uow, command, ctx)
+        except errors.DomainError as error:
+            uow.stage(_rejected(key, command, error, ctx))
+            return Outcome(ok=False, ticket_id=_target_id(command), error=error)
+        if ticket is None:
+            return Outcome(ok=True)
+        uow.stage(accepted_receipt(key, ticket, ctx, command.command_type))
+        return Outcome(ok=True, ticket_id=ticket.id, ticket_number=ticket.number)
+
+    return op
+
+
+def _apply(
+    app: TicketApplication, uow: UnitOfWork, command: cmd.Command, ctx: RequestContext
+) -> Ticket | None:
+    after = app.auto_close_after()
+    actor = ctx.actor_dict
+    match command:
+        case cmd.CreateTicket(data=data):
+            fields = data.model_dump(mode="json", exclude={"channel"})
+            ticket = Ticket.open(
+                number=uow.take_number(),
+                fields=fields,
+                channel=data.channel.value,
+                actor=actor,
+                at=ctx.at,
+                auto_close_after=after,
+                meta=ctx.meta,
+            )
+        case cmd.UpdateTicket(data=data):
+            ticket = _target(uow, command)
+            if data.expected_version is not None and ticket.version != data.expected_version:
+                raise errors.ConcurrencyConflict(
+                    f"Ticket #{ticket.number} is at version {ticket.version}, "
+                    f"not {data.expected_version}."
+                )
+            changes = data.changes.model_dump(mode="json", exclude_unset=True)
+            ticket.update(changes, actor=actor, at=ctx.at, auto_close_after=after, meta=ctx.meta)
+        case cmd.AddComment(data=data):
+            ticket = _target(uow, command)
+            if ticket.is_closed and data.follow_up_if_closed:
+                key = follow_up_key(ticket.number, data.source_key or str(command.command_id))
+                return app.stage_follow_up(
+                    uow, ticket, ctx, data.body, data.channel.value, data.source_key, key
+                )
+            ticket.add_comment(
+                body=data.body,
+                public=data.public,
+                actor=actor,
+                channel=data.channel.value,
+                at=ctx.at,
+                auto_close_after=after,
+                meta=ctx.meta,
+                attachments=data.attachments,
+            )
+        case cmd.CloseTicket(data=data):
+            ticket = _target(uow, command)
+            if data.closed_by == "automation":
+                if data.solve_id is None:
+                    raise errors.InvalidRequest("An automation close must name its solve_id.")
+                if Role(actor["role"]) != Role.AUTOMATION:
+                    raise errors.NotPermitted("Only the automation closes by timer.")
+                ticket.auto_close(solve_id=data.solve_id, at=ctx.at, meta=ctx.meta)
+            else:
+                ticket.update(
+                    {"status": "closed"},
+                    actor=actor,
+                    at=ctx.at,
+                    auto_close_after=after,
+                    meta=ctx.meta,
+                )
+        case cmd.CreateFollowUp(data=data):
+            source = _target(uow, command)
+            key = follow_up_key(source.number, data.source_key or str(command.command_id))
+            return app.stage_follow_up(
+                uow, source, ctx, data.body, data.channel.value, data.source_key, key
+            )
+        case cmd.FollowUpRequested(data=data):
+            source = _target(uow, command)
+            requester_ctx = RequestContext(
+                actor=Actor(role=Role.REQUESTER, email=data.sender),
+                correlation_id=ctx.correlation_id,
+                causation_id=ctx.causation_id,
+                at=ctx.at,
+            )
+            key = follow_up_key(source.number, data.message_id)
+            return app.stage_follow_up(
+                uow, source, requester_ctx, data.body, Channel.EMAIL.value, data.message_id, key
+            )
+        case cmd.ChangeAutoClosePolicy(data=data):
+            app.change_auto_close_policy_in(uow, data.after_days, ctx)
+            return None
+        case _:
+            raise errors.InvalidRequest(f"Unsupported command {command.command_type}.")
+    uow.stage(ticket)
+    return ticket
+
+
+def _target(uow: UnitOfWork, command: cmd.Command) -> Ticket:
+    return uow.ticket(number=command.ticket_number, ticket_id=command.ticket_id)
+
+
+def _target_id(command: cmd.Command) -> object:
+    if command.ticket_id is not None:
+        return command.ticket_id
+    if command.ticket_number is not None:
+        return ticket_id_for(command.ticket_number)
+    return None
+
+
+def _rejected(
+    key: str, command: cmd.Command, error: errors.DomainError, ctx: RequestContext
+) -> Receipt:
+    target = _target_id(command)
+    return Receipt(
+        key=key,
+        outcome="rejected",
+        ticket_id=target,
+        ticket_number=command.ticket_number,
+        at=ctx.at,
+        meta=ctx.meta,
+        command_type=command.command_type,
+        error=error.code,
+        reason=error.message,
+    )

@@ -1,0 +1,143 @@
+"""Stored domain events → the public event envelopes of ``contracts.events``.
+
+One mapping serves the outbox relay, the history endpoint, read models and the SLA audit.
+``event_id`` is derived from (aggregate id, version), so a republished event keeps its id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID, uuid5
+
+from contracts import events as ev
+from services.ticket_service.domain.policy import AutoClosePolicy
+from services.ticket_service.domain.receipt import Receipt
+from services.ticket_service.domain.ticket import Ticket
+
+Envelope = ev.EventEnvelope
+
+
+def event_id_for(aggregate_id: UUID, version: int) -> UUID:
+    return uuid5(aggregate_id, str(version))
+
+
+def _head(domain_event: Any, ticket_id: UUID, number: int | None) -> dict[str, Any]:
+    meta = getattr(domain_event, "meta", {}) or {}
+    return {
+        "event_id": event_id_for(domain_event.originator_id, domain_event.originator_version),
+        "ticket_id": ticket_id,
+        "ticket_number": number,
+        "version": domain_event.originator_version,
+        "occurred_at": getattr(domain_event, "at", None) or domain_event.timestamp,
+        "correlation_id": meta.get("correlation_id"),
+        "causation_id": meta.get("causation_id"),
+    }
+
+
+def _ticket_head(e: Any) -> dict[str, Any]:
+    number = e.number if hasattr(e, "number") else e.meta.get("ticket_number")
+    return _head(e, e.originator_id, number)
+
+
+def _created(e: Ticket.Created) -> Envelope:  # type: ignore[name-defined]
+    solve = e.solve or {}
+    data: dict[str, Any] = {
+        **{k: v for k, v in e.fields.items() if k in ev.TicketCreatedData.model_fields},
+        "number": e.number,
+        "channel": e.channel,
+        "created_by": e.actor,
+        "solve_id": solve.get("solve_id"),
+        "auto_close_due_at": solve.get("due_at"),
+    }
+    if e.follow_up_of:
+        return ev.FollowUpCreated(
+            **_ticket_head(e),
+            data={**data, "follow_up_of": e.follow_up_of, "source_key": e.source_key},
+        )
+    return ev.TicketCreated(**_ticket_head(e), data=data)
+
+
+def _updated(e: Any) -> Envelope:
+    return ev.TicketUpdated(**_ticket_head(e), data={"changes": e.changes, "changed_by": e.actor})
+
+
+def _status_changed(e: Any) -> Envelope:
+    solve = e.solve or {}
+    return ev.StatusChanged(
+        **_ticket_head(e),
+        data={
+            "from_status": e.from_status,
+            "to_status": e.to_status,
+            "changed_by": e.actor,
+            "reason": e.reason,
+            "solve_id": solve.get("solve_id"),
+            "auto_close_due_at": solve.get("due_at"),
+        },
+    )
+
+
+def _commented(e: Any) -> Envelope:
+    return ev.CommentAdded(
+        **_ticket_head(e),
+        data={
+            "comment_id": e.comment_id,
+            "author": e.actor,
+            "body": e.body,
+            "public": e.public,
+            "channel": e.channel,
+            "attachments": e.attachments,
+        },
+    )
+
+
+def _closed(e: Any) -> Envelope:
+    return ev.TicketClosed(
+        **_ticket_head(e),
+        data={
+            "closed_by": e.closed_by,
+            "solve_id": e.solve_id,
+            "from_status": e.from_status,
+            "actor": e.actor,
+        },
+    )
+
+
+def _policy_changed(e: Any) -> Envelope:
+    return ev.AutoClosePolicyChanged(
+        **_head(e, e.originator_id, None),
+        data={"after_seconds": e.after_seconds, "changed_by": e.actor},
+    )
+
+
+def _receipt(e: Any) -> Envelope | None:
+    if e.outcome != "rejected":
+        return None
+    return ev.CommandRejected(
+        **_head(e, e.ticket_id or e.originator_id, e.ticket_number),
+        data={
+            "command_id": e.key.removeprefix("command:"),
+            "command_type": e.command_type or "unknown",
+            "reason": e.reason or "",
+            "error": e.error or "rejected",
+        },
+    )
+
+
+_MAPPERS: dict[type, Callable[[Any], Envelope | None]] = {
+    Ticket.Created: _created,  # type: ignore[attr-defined]
+    Ticket.Updated: _updated,  # type: ignore[attr-defined]
+    Ticket.StatusChanged: _status_changed,  # type: ignore[attr-defined]
+    Ticket.Commented: _commented,  # type: ignore[attr-defined]
+    Ticket.Closed: _closed,  # type: ignore[attr-defined]
+    AutoClosePolicy.Created: _policy_changed,  # type: ignore[attr-defined]
+    AutoClosePolicy.Changed: _policy_changed,  # type: ignore[attr-defined]
+    Receipt.Recorded: _receipt,  # type: ignore[attr-defined]
+}
+
+
+def to_envelope(domain_event: Any) -> Envelope | None:
+    """The public envelope of a stored domain event, or None for internal ones
+    (snapshots, accepted receipts)."""
+    mapper = _MAPPERS.get(type(domain_event))
+    return mapper(domain_event) if mapper else None

@@ -1,0 +1,371 @@
+"""The ticket application service: the one way the outside world changes tickets.
+
+Every entry point (HTTP, Kafka intake, email, CLI) calls these methods. Each public command
+runs in a :class:`UnitOfWork` and is saved in one transaction together with its
+:class:`Receipt` when it carries an idempotency key, so a retry never has a second effect.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Recording
+
+from contracts.common import Actor, Role, TicketFields
+from services.ticket_service.application.context import RequestContext
+from services.ticket_service.application.unit_of_work import UnitOfWork
+from services.ticket_service.domain import errors
+from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
+from services.ticket_service.domain.policy import AutoClosePolicy
+from services.ticket_service.domain.receipt import Receipt
+from services.ticket_service.domain.ticket import Ticket
+
+T = TypeVar("T")
+Operation = Callable[[UnitOfWork], T]
+
+
+class Duplicate(Exception):
+    """The receipt already exists: the operation happened before."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(receipt.key)
+        self.receipt = receipt
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one operation of a batch."""
+
+    ok: bool
+    ticket_id: UUID | None = None
+    ticket_number: int | None = None
+    duplicate: bool = False
+    error: errors.DomainError | None = None
+
+
+class TicketApplication(Application[UUID]):
+    name = "Helpdesk"
+    snapshotting_intervals = {Ticket: 100}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        default_auto_close_after: timedelta = timedelta(days=7),
+    ) -> None:
+        super().__init__(env)
+        self.default_auto_close_after = default_auto_close_after
+        self._write_lock = threading.Lock()
+        self._next_number: int | None = None
+        self._saved_listeners: list[Callable[[], None]] = []
+
+    # ---- notifications to in-process listeners (the relay wakes on save) --------------
+
+    def add_saved_listener(self, listener: Callable[[], None]) -> None:
+        self._saved_listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        for listener in self._saved_listeners:
+            listener()
+
+    # ---- queries -----------------------------------------------------------------------
+
+    def get_ticket(self, number: int) -> Ticket:
+        return self.get_ticket_by_id(ticket_id_for(number), number=number)
+
+    def get_ticket_by_id(self, ticket_id: UUID, *, number: int | None = None) -> Ticket:
+        try:
+            ticket = self.repository.get(ticket_id)
+        except AggregateNotFoundError:
+            raise errors.TicketNotFound(
+                f"No ticket #{number}." if number else f"No ticket {ticket_id}."
+            ) from None
+        if not isinstance(ticket, Ticket):
+            raise errors.TicketNotFound(f"No ticket {ticket_id}.")
+        return ticket
+
+    def auto_close_after(self) -> timedelta:
+        """The period in force now: the admins' last change, else the deployment default."""
+        policy = self._policy()
+        return policy.after if policy else self.default_auto_close_after
+
+    def _policy(self) -> AutoClosePolicy | None:
+        try:
+            policy = self.repository.get(POLICY_ID)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(policy, AutoClosePolicy)
+        return policy
+
+    def receipt(self, key: str) -> Receipt | None:
+        try:
+            receipt = self.repository.get(receipt_id_for(key))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(receipt, Receipt)
+        return receipt
+
+    # ---- commands ------------------------------------------------------------------------
+
+    def create_ticket(
+        self,
+        fields: TicketFields,
+        ctx: RequestContext,
+        *,
+        channel: str,
+        idempotency_key: str | None = None,
+    ) -> Ticket:
+        def op(uow: UnitOfWork) -> Ticket:
+            ticket = Ticket.open(
+                number=uow.take_number(),
+                fields=fields.model_dump(mode="json"),
+                channel=channel,
+                actor=ctx.actor_dict,
+                at=ctx.at,
+                auto_close_after=self.auto_close_after(),
+                meta=ctx.meta,
+            )
+            uow.stage(ticket)
+            if idempotency_key:
+                uow.stage(self._accepted(idempotency_key, ticket, ctx))
+            return ticket
+
+        return self._run_returning_ticket(op, idempotency_key)
+
+    def update_ticket(
+        self,
+        number: int,
+        changes: dict[str, Any],
+        ctx: RequestContext,
+        *,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        def op(uow: UnitOfWork) -> Ticket:
+            ticket = uow.ticket(number=number)
+            _check_version(ticket, expected_version)
+            ticket.update(
+                changes,
+                actor=ctx.actor_dict,
+                at=ctx.at,
+                auto_close_after=self.auto_close_after(),
+                meta=ctx.meta,
+            )
+            uow.stage(ticket)
+            return ticket
+
+        return self.run(op)
+
+    def add_comment(
+        self,
+        number: int,
+        ctx: RequestContext,
+        *,
+        body: str,
+        public: bool,
+        channel: str,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> Ticket:
+        def op(uow: UnitOfWork) -> Ticket:
+            ticket = uow.ticket(number=number)
+            ticket.add_comment(
+                body=body,
+                public=public,
+                actor=ctx.actor_dict,
+                channel=channel,
+                at=ctx.at,
+                auto_close_after=self.auto_close_after(),
+                meta=ctx.meta,
+                attachments=attachments,
+            )
+            uow.stage(ticket)
+            return ticket
+
+        return self.run(op)
+
+    def create_follow_up(
+        self,
+        source_number: int,
+        ctx: RequestContext,
+        *,
+        body: str,
+        channel: str,
+        source_key: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Ticket:
+        """A follow-up of a closed ticket. ``source_key`` (an email Message-ID) or
+        ``idempotency_key`` makes it happen once; the source ticket gets no event."""
+        key = follow_up_key(source_number, source_key or idempotency_key)
+
+        def op(uow: UnitOfWork) -> Ticket:
+            source = uow.ticket(number=source_number)
+            return self.stage_follow_up(uow, source, ctx, body, channel, source_key, key)
+
+        return self._run_returning_ticket(op, key)
+
+    def auto_close(self, ticket_id: UUID, solve_id: int, ctx: RequestContext) -> Ticket:
+        def op(uow: UnitOfWork) -> Ticket:
+            ticket = uow.ticket(ticket_id=ticket_id)
+            ticket.auto_close(solve_id=solve_id, at=ctx.at, meta=ctx.meta)
+            uow.stage(ticket)
+            return ticket
+
+        return self.run(op)
+
+    def change_auto_close_policy(self, after_days: int, ctx: RequestContext) -> AutoClosePolicy:
+        return self.run(lambda uow: self.change_auto_close_policy_in(uow, after_days, ctx))
+
+    def change_auto_close_policy_in(
+        self, uow: UnitOfWork, after_days: int, ctx: RequestContext
+    ) -> AutoClosePolicy:
+        policy = self._policy()
+        if policy is None:
+            policy = AutoClosePolicy.first_change(
+                after_days=after_days, actor=ctx.actor_dict, at=ctx.at, meta=ctx.meta
+            )
+        else:
+            policy.change(after_days=after_days, actor=ctx.actor_dict, at=ctx.at, meta=ctx.meta)
+        uow.stage(policy)
+        return policy
+
+    # ---- running operations ------------------------------------------------------------
+
+    def run(self, op: Operation[T]) -> T:
+        """Run one operation and save what it staged in one transaction."""
+        return self.run_batch([op])[0]
+
+    def run_batch(self, ops: Sequence[Operation[T]]) -> list[T]:
+        """Run operations and save all they staged in one transaction. Raises the first
+        domain error; a conflict raises :class:`ConcurrencyConflict` or :class:`Duplicate`."""
+        with self._write_lock:
+            if self._next_number is None:
+                self._next_number = self._first_free_number(1)
+            uow = UnitOfWork(self, self._next_number)
+            results = [op(uow) for op in ops]
+            try:
+                if uow.staged:
+                    self.save(*uow.staged.values())
+            except IntegrityError:
+                self._explain_conflict(uow)
+                raise
+            self._next_number = uow.next_number
+            return results
+
+    def _run_returning_ticket(self, op: Operation[Ticket], key: str | None) -> Ticket:
+        try:
+            return self.run(op)
+        except Duplicate as duplicate:
+            assert duplicate.receipt.ticket_id is not None
+            return self.get_ticket_by_id(duplicate.receipt.ticket_id)
+
+    def _explain_conflict(self, uow: UnitOfWork) -> None:
+        """Turn an integrity error into what happened: a replay of a recorded receipt,
+        a ticket number taken by another process, or a concurrent change."""
+        for key in uow.receipt_keys:
+            if (receipt := self.receipt(key)) is not None:
+                raise Duplicate(receipt)
+        if self._next_number is not None and self._exists(ticket_id_for(self._next_number)):
+            self._next_number = self._first_free_number(self._next_number)
+            raise ConcurrencyConflict("A ticket number was taken by another writer; retry.")
+        raise ConcurrencyConflict("The ticket was changed by someone else; reload and retry.")
+
+    def stage_follow_up(
+        self,
+        uow: UnitOfWork,
+        source: Ticket,
+        ctx: RequestContext,
+        body: str,
+        channel: str,
+        source_key: str | None,
+        key: str | None,
+    ) -> Ticket:
+        if key and (receipt := uow.staged_receipt(key)) is not None:
+            raise Duplicate(receipt)
+        follow_up = Ticket.follow_up(
+            source,
+            number=uow.take_number(),
+            body=body,
+            channel=channel,
+            actor=ctx.actor_dict,
+            at=ctx.at,
+            auto_close_after=self.auto_close_after(),
+            meta=ctx.meta,
+            source_key=source_key,
+        )
+        uow.stage(follow_up)
+        if key:
+            uow.stage(self._accepted(key, follow_up, ctx))
+        return follow_up
+
+    @staticmethod
+    def _accepted(key: str, ticket: Ticket, ctx: RequestContext) -> Receipt:
+        return accepted_receipt(key, ticket, ctx)
+
+    # ---- ticket numbers --------------------------------------------------------------------
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _first_free_number(self, start: int) -> int:
+        """The first number at or after ``start`` with no ticket (numbers are contiguous, so
+        galloping then bisecting finds it in O(log n) look-ups)."""
+        if not self._exists(ticket_id_for(start)):
+            return start
+        taken, step = start, 1
+        while self._exists(ticket_id_for(taken + step)):
+            taken += step
+            step *= 2
+        free = taken + step
+        while free - taken > 1:
+            middle = (taken + free) // 2
+            if self._exists(ticket_id_for(middle)):
+                taken = middle
+            else:
+                free = middle
+        return free
+
+    # ---- history ----------------------------------------------------------------------
+
+    def ticket_events(self, number: int) -> Iterable[Any]:
+        """The ticket's stored domain events, oldest first."""
+        self.get_ticket(number)
+        return self.events.get(ticket_id_for(number))
+
+
+ConcurrencyConflict = errors.ConcurrencyConflict
+
+
+def _check_version(ticket: Ticket, expected_version: int | None) -> None:
+    if expected_version is not None and ticket.version != expected_version:
+        raise errors.ConcurrencyConflict(
+            f"Ticket #{ticket.number} is at version {ticket.version}, "
+            f"not {expected_version}; reload and retry."
+        )
+
+
+def accepted_receipt(
+    key: str, ticket: Ticket, ctx: RequestContext, command_type: str | None = None
+) -> Receipt:
+    return Receipt(
+        key=key,
+        outcome="accepted",
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        at=ctx.at,
+        meta=ctx.meta,
+        command_type=command_type,
+        error=None,
+        reason=None,
+    )
+
+
+def follow_up_key(source_number: int, key: str | None) -> str | None:
+    return f"follow-up:{source_number}:{key}" if key else None
+
+
+SYSTEM = Actor(role=Role.AUTOMATION)

@@ -1,0 +1,67 @@
+"""A batch of changes saved in one store transaction.
+
+Operations stage aggregates here; :meth:`TicketApplication.run` saves them all at once.
+Several commands touching different tickets then cost one transaction (Kafka intake), and a
+ticket touched twice in a batch is loaded once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from services.ticket_service.domain import errors
+from services.ticket_service.domain.ids import receipt_id_for, ticket_id_for
+from services.ticket_service.domain.receipt import Receipt
+from services.ticket_service.domain.ticket import Ticket
+
+if TYPE_CHECKING:
+    from services.ticket_service.application.tickets import TicketApplication
+
+
+class UnitOfWork:
+    def __init__(self, app: TicketApplication, first_number: int) -> None:
+        self.app = app
+        self.staged: dict[UUID, Aggregate] = {}
+        self.receipt_keys: list[str] = []
+        self._next_number = first_number
+
+    def ticket(self, *, number: int | None = None, ticket_id: UUID | None = None) -> Ticket:
+        if ticket_id is None:
+            if number is None:
+                raise errors.InvalidRequest("A ticket number or id is required.")
+            ticket_id = ticket_id_for(number)
+        staged = self.staged.get(ticket_id)
+        if isinstance(staged, Ticket):
+            return staged
+        try:
+            ticket = self.app.repository.get(ticket_id)
+        except AggregateNotFoundError:
+            raise errors.TicketNotFound(
+                f"No ticket #{number}." if number else f"No ticket {ticket_id}."
+            ) from None
+        if not isinstance(ticket, Ticket):
+            raise errors.TicketNotFound(f"No ticket {ticket_id}.")
+        return ticket
+
+    def take_number(self) -> int:
+        number = self._next_number
+        self._next_number += 1
+        return number
+
+    @property
+    def next_number(self) -> int:
+        return self._next_number
+
+    def stage(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            self.staged[aggregate.id] = aggregate
+            if isinstance(aggregate, Receipt):
+                self.receipt_keys.append(aggregate.key)
+
+    def staged_receipt(self, key: str) -> Receipt | None:
+        staged = self.staged.get(receipt_id_for(key))
+        return staged if isinstance(staged, Receipt) else None

@@ -1,0 +1,1 @@
+"""Pure lifecycle rules: no I/O, no framework but eventsourcing's Aggregate."""

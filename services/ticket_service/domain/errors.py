@@ -1,0 +1,66 @@
+"""Domain errors. Each has a stable ``code`` that the adapters map to HTTP statuses,
+problem documents and ``CommandRejected`` events."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class InvalidRequest(DomainError):
+    """The request can never succeed as stated (422)."""
+
+    code = "invalid_request"
+
+
+class NotPermitted(DomainError):
+    """The actor's role may never do this (403)."""
+
+    code = "not_permitted"
+
+
+class TicketNotFound(DomainError):
+    code = "ticket_not_found"
+
+
+class TicketClosed(DomainError):
+    """The ticket is closed; nothing but a follow-up can continue the conversation (409)."""
+
+    code = "ticket_closed"
+
+
+class InvalidTransition(DomainError):
+    """The ticket's state forbids this change right now (409)."""
+
+    code = "invalid_transition"
+
+
+class NotClosed(DomainError):
+    """A follow-up was asked of a ticket that is not closed (409)."""
+
+    code = "not_closed"
+
+
+class StaleClose(DomainError):
+    """An automation close names a solve that no longer stands (a no-op for the closer)."""
+
+    code = "stale_close"
+
+
+class ConcurrencyConflict(DomainError):
+    """Someone else changed the ticket first (412 with If-Match, else retry)."""
+
+    code = "conflict"
+
+
+FOLLOW_UP_HINT = (
+    "Closed tickets are final. Create a follow-up instead: "
+    "POST /api/v1/tickets/{number}/follow-ups (agents, integrations) or "
+    "POST /helpcenter/v1/requests/{number}/follow-ups (requesters)."
+)

@@ -1,0 +1,18 @@
+"""Deterministic ids: the same fact always maps to the same aggregate id, so a second
+attempt to create it collides in the store instead of creating a twin."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid5
+
+NAMESPACE = UUID("6f1c1d2e-8a4b-4f7e-9a43-1d0c2b8e5a10")
+POLICY_ID = uuid5(NAMESPACE, "auto-close-policy")
+
+
+def ticket_id_for(number: int) -> UUID:
+    """A ticket's id follows from its number, which makes numbers unique in the store."""
+    return uuid5(NAMESPACE, f"ticket:{number}")
+
+
+def receipt_id_for(key: str) -> UUID:
+    return uuid5(NAMESPACE, f"receipt:{key}")

@@ -1,0 +1,46 @@
+"""Receipts make retries harmless: one receipt per command id, idempotency key or email
+Message-ID, saved in the same transaction as the effect. A second attempt collides on the
+receipt's deterministic id and gets the first outcome back instead of a second effect."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from services.ticket_service.domain.ids import receipt_id_for
+
+
+class Receipt(Aggregate):
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return receipt_id_for(key)
+
+    @event("Recorded")
+    def __init__(
+        self,
+        *,
+        key: str,
+        outcome: str,
+        ticket_id: UUID | None,
+        ticket_number: int | None,
+        at: datetime,
+        meta: dict[str, Any],
+        command_type: str | None = None,
+        error: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.key = key
+        self.outcome = outcome
+        self.ticket_id = ticket_id
+        self.ticket_number = ticket_number
+        self.command_type = command_type
+        self.error = error
+        self.reason = reason
+        self.at = at
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == "accepted"
