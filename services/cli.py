@@ -4,7 +4,21 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Helpdesk ticket lifecycle: services and operator tools.", no_args_is_help=True)
+from services.closer_worker.entrypoints.cli import app as closer_app
+from services.email_ingest.entrypoints.cli import app as email_app
+from services.ticket_service.entrypoints.cli import app as ticket_app
+
+app = typer.Typer(
+    help="Helpdesk ticket lifecycle: services and operator tools.", no_args_is_help=True
+)
+app.add_typer(ticket_app, name="tickets")
+app.add_typer(closer_app, name="closer")
+app.add_typer(email_app, name="email")
+
+
+@app.callback()
+def main() -> None:
+    """Helpdesk ticket lifecycle."""
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""Closer worker: auto-close timers."""

@@ -1,0 +1,1 @@
+"""Email ingest: SMTP server, file import, quarantine."""

@@ -1,0 +1,1 @@
+"""Thin entry points: CLI commands and process mains."""
