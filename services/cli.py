@@ -1,19 +1,17 @@
-"""The ``helpdesk`` command: one typer app; each service contributes its own sub-commands."""
+"""The ``helpdesk`` command: one typer app; each service registers its own sub-commands
+(``services/<service>/entrypoints/cli.py``)."""
 
 from __future__ import annotations
 
 import typer
 
-from services.closer_worker.entrypoints.cli import app as closer_app
-from services.email_ingest.entrypoints.cli import app as email_app
-from services.ticket_service.entrypoints.cli import app as ticket_app
+from services.closer_worker.entrypoints import cli as closer_cli
+from services.email_ingest.entrypoints import cli as email_cli
+from services.ticket_service.entrypoints import cli as ticket_cli
 
 app = typer.Typer(
     help="Helpdesk ticket lifecycle: services and operator tools.", no_args_is_help=True
 )
-app.add_typer(ticket_app, name="tickets")
-app.add_typer(closer_app, name="closer")
-app.add_typer(email_app, name="email")
 
 
 @app.callback()
@@ -28,6 +26,9 @@ def version() -> None:
 
     typer.echo(package_version("helpdesk"))
 
+
+for module in (ticket_cli, closer_cli, email_cli):
+    module.register(app)
 
 if __name__ == "__main__":
     app()

@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Email ingest: SMTP server, file import, quarantine.", no_args_is_help=True)
+
+def register(app: typer.Typer) -> None:
+    """Add this service's commands and command groups to the root ``helpdesk`` app."""

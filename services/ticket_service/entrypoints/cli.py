@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(
-    help="Ticket service: HTTP API, relay, command intake, tokens, replay, audit.",
-    no_args_is_help=True,
-)
+
+def register(app: typer.Typer) -> None:
+    """Add this service's commands and command groups to the root ``helpdesk`` app."""
