@@ -88,7 +88,7 @@ def operation(app: TicketApplication, command: cmd.Command) -> Operation[Outcome
 def _apply(
     app: TicketApplication, uow: UnitOfWork, command: cmd.Command, ctx: RequestContext
 ) -> Ticket | None:
-    after = app.auto_close_after()
+    after = app.auto_close_after
     actor = ctx.actor_dict
     match command:
         case cmd.CreateTicket(data=data):

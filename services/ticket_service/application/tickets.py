@@ -30,6 +30,13 @@ T = TypeVar("T")
 Operation = Callable[[UnitOfWork], T]
 
 
+MAX_NUMBER_RETRIES = 20
+
+
+class NumberTaken(errors.ConcurrencyConflict):
+    """Another writer on the same store took the number this batch wanted."""
+
+
 class Duplicate(Exception):
     """The receipt already exists: the operation happened before."""
 
@@ -52,6 +59,7 @@ class Outcome:
 class TicketApplication(Application[UUID]):
     name = "Helpdesk"
     snapshotting_intervals = {Ticket: 100}
+    log_section_size = 10_000
 
     def __init__(
         self,
@@ -128,7 +136,7 @@ class TicketApplication(Application[UUID]):
                 channel=channel,
                 actor=ctx.actor_dict,
                 at=ctx.at,
-                auto_close_after=self.auto_close_after(),
+                auto_close_after=self.auto_close_after,
                 meta=ctx.meta,
             )
             uow.stage(ticket)
@@ -153,7 +161,7 @@ class TicketApplication(Application[UUID]):
                 changes,
                 actor=ctx.actor_dict,
                 at=ctx.at,
-                auto_close_after=self.auto_close_after(),
+                auto_close_after=self.auto_close_after,
                 meta=ctx.meta,
             )
             uow.stage(ticket)
@@ -179,7 +187,7 @@ class TicketApplication(Application[UUID]):
                 actor=ctx.actor_dict,
                 channel=channel,
                 at=ctx.at,
-                auto_close_after=self.auto_close_after(),
+                auto_close_after=self.auto_close_after,
                 meta=ctx.meta,
                 attachments=attachments,
             )
@@ -241,7 +249,16 @@ class TicketApplication(Application[UUID]):
 
     def run_batch(self, ops: Sequence[Operation[T]]) -> list[T]:
         """Run operations and save all they staged in one transaction. Raises the first
-        domain error; a conflict raises :class:`ConcurrencyConflict` or :class:`Duplicate`."""
+        domain error; a conflict raises :class:`ConcurrencyConflict` or :class:`Duplicate`.
+        Operations are re-run from scratch when another writer took their ticket number."""
+        for _ in range(MAX_NUMBER_RETRIES):
+            try:
+                return self._run_batch_once(ops)
+            except NumberTaken:
+                continue
+        raise errors.ConcurrencyConflict("Could not allocate a ticket number; retry.")
+
+    def _run_batch_once(self, ops: Sequence[Operation[T]]) -> list[T]:
         with self._write_lock:
             if self._next_number is None:
                 self._next_number = self._first_free_number(1)
@@ -269,9 +286,11 @@ class TicketApplication(Application[UUID]):
         for key in uow.receipt_keys:
             if (receipt := self.receipt(key)) is not None:
                 raise Duplicate(receipt)
-        if self._next_number is not None and self._exists(ticket_id_for(self._next_number)):
+        assert self._next_number is not None
+        wanted = range(self._next_number, uow.next_number)
+        if any(self._exists(ticket_id_for(number)) for number in wanted):
             self._next_number = self._first_free_number(self._next_number)
-            raise ConcurrencyConflict("A ticket number was taken by another writer; retry.")
+            raise NumberTaken("A ticket number was taken by another writer.")
         raise ConcurrencyConflict("The ticket was changed by someone else; reload and retry.")
 
     def stage_follow_up(
@@ -293,7 +312,7 @@ class TicketApplication(Application[UUID]):
             channel=channel,
             actor=ctx.actor_dict,
             at=ctx.at,
-            auto_close_after=self.auto_close_after(),
+            auto_close_after=self.auto_close_after,
             meta=ctx.meta,
             source_key=source_key,
         )

@@ -7,6 +7,7 @@ state (they also run on replay, so they must never check anything).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -21,6 +22,9 @@ from contracts.common import (
 )
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
+
+Period = timedelta | Callable[[], timedelta]
+"""The auto-close period in force; a callable is only asked when the ticket is solved."""
 
 Meta = dict[str, Any]
 """correlation_id / causation_id carried from the request into every event."""
@@ -61,7 +65,7 @@ class Ticket(Aggregate):
         channel: str,
         actor: dict[str, Any],
         at: datetime,
-        auto_close_after: timedelta,
+        auto_close_after: Period,
         meta: Meta | None = None,
         follow_up_of: dict[str, Any] | None = None,
         source_key: str | None = None,
@@ -95,7 +99,7 @@ class Ticket(Aggregate):
         channel: str,
         actor: dict[str, Any],
         at: datetime,
-        auto_close_after: timedelta,
+        auto_close_after: Period,
         meta: Meta | None = None,
         source_key: str | None = None,
     ) -> Ticket:
@@ -187,7 +191,7 @@ class Ticket(Aggregate):
         *,
         actor: dict[str, Any],
         at: datetime,
-        auto_close_after: timedelta,
+        auto_close_after: Period,
         meta: Meta | None = None,
     ) -> None:
         """Change fields and/or status. No-op values are dropped; nothing left, no event."""
@@ -248,7 +252,7 @@ class Ticket(Aggregate):
         actor: dict[str, Any],
         channel: str,
         at: datetime,
-        auto_close_after: timedelta,
+        auto_close_after: Period,
         meta: Meta | None = None,
         attachments: list[dict[str, Any]] | None = None,
     ) -> UUID:
@@ -303,7 +307,7 @@ class Ticket(Aggregate):
         status: Status,
         actor: dict[str, Any],
         at: datetime,
-        auto_close_after: timedelta,
+        auto_close_after: Period,
         meta: Meta | None,
         reason: str | None = None,
     ) -> None:
@@ -395,8 +399,9 @@ class Ticket(Aggregate):
         self.auto_close_due_at = solve["due_at"]
 
 
-def _solve(solve_id: int, at: datetime, after: timedelta) -> dict[str, Any]:
-    return {"solve_id": solve_id, "due_at": at + after}
+def _solve(solve_id: int, at: datetime, after: Period) -> dict[str, Any]:
+    period = after() if callable(after) else after
+    return {"solve_id": solve_id, "due_at": at + period}
 
 
 def can_be_set_by(role: Role, status: Status) -> bool:

@@ -1,0 +1,1 @@
+"""Redis timer store, Kafka event consumer/history reader, Kafka command publisher."""

@@ -1,0 +1,73 @@
+"""The event history read straight from ``helpdesk.ticket-events``: a fresh consumer with no
+group (it commits nothing and disturbs no one), every partition from its first offset up to
+the end offsets taken when the read starts.
+
+This is the closer's only source of history: it needs nothing of the ticket service but the
+topic, which must keep its events (retention ``-1``, as an event log does) for a rebuild to
+see solves older than the topic's retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from contracts.events import Event
+from services.closer_worker.adapters.event_records import parse_record
+
+
+class KafkaEventHistory:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        *,
+        max_records: int = 5000,
+        consumer_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.max_records = max_records
+        self.consumer_options = consumer_options or {}
+
+    async def read(self) -> AsyncIterator[Event]:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self.consumer_options,
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions(consumer)
+            if not partitions:
+                return
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            end = await consumer.end_offsets(partitions)
+            remaining = {tp for tp in partitions if end[tp] > await consumer.position(tp)}
+            while remaining:
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                for tp, records in batches.items():
+                    for record in records:
+                        if record.offset >= end[tp]:
+                            break
+                        event = parse_record(record.value, record.headers)
+                        if event is not None:
+                            yield event
+                for tp in list(remaining):
+                    if await consumer.position(tp) >= end[tp]:
+                        remaining.discard(tp)
+                        consumer.pause(tp)
+        finally:
+            await consumer.stop()
+
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        topics = await consumer.topics()
+        if self.topic not in topics:
+            return []
+        numbers = consumer.partitions_for_topic(self.topic) or set()
+        return [TopicPartition(self.topic, p) for p in sorted(numbers)]

@@ -1,0 +1,1 @@
+"""Closer use cases: apply ticket events to the timer store, fire due timers, rebuild."""

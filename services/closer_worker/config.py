@@ -1,0 +1,23 @@
+"""Closer-only tuning, from ``HELPDESK_CLOSER_*`` variables (the shared ``Settings`` holds
+the addresses, topics and the auto-close period)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CloserConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HELPDESK_CLOSER_", extra="ignore")
+
+    group_id: str = "helpdesk-closer"
+    """One consumer group shared by every closer worker."""
+    redis_prefix: str = "helpdesk:closer"
+    lease_seconds: float = 30.0
+    batch_size: int = 500
+    idle_poll_seconds: float = 0.2
+    consume_max_records: int = 1000
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 3_000
+    rebuild_check_seconds: float = 5.0
+    """How often a worker checks that Redis still holds its timers (rebuilds if not)."""
+    rebuild_lock_seconds: float = 600.0

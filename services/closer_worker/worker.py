@@ -1,0 +1,123 @@
+"""One closer worker: the FastStream Kafka consumer of ticket events, the firing loop and
+the watchdog that rebuilds a lost Redis, wired to Redis and Kafka.
+
+Any number of workers share one Redis and one consumer group: Kafka splits the event
+partitions among them, and Redis leases split the due timers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from services.closer_worker import observability as obs
+from services.closer_worker.adapters.event_records import parse_record
+from services.closer_worker.adapters.kafka_commands import KafkaCommandPublisher
+from services.closer_worker.adapters.kafka_history import KafkaEventHistory
+from services.closer_worker.adapters.redis_timer_store import RedisTimerStore
+from services.closer_worker.application.firing import Firer, FiringPolicy, sleep_unless
+from services.closer_worker.application.rebuild import RebuildResult, rebuild, rebuild_if_lost
+from services.closer_worker.application.scheduling import apply_events
+from services.closer_worker.config import CloserConfig
+from services.settings import Settings
+
+
+class CloserWorker:
+    def __init__(self, settings: Settings, config: CloserConfig | None = None) -> None:
+        if not settings.kafka_bootstrap or not settings.redis_url:
+            raise ValueError("the closer needs HELPDESK_KAFKA_BOOTSTRAP and HELPDESK_REDIS_URL")
+        self.settings = settings
+        self.config = config = config or CloserConfig()
+        self.name = uuid.uuid4().hex[:8]
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=settings.kafka_idempotence,
+            log_level=logging.DEBUG,
+        )
+        self.store = RedisTimerStore.from_url(settings.redis_url, config.redis_prefix)
+        self.history = KafkaEventHistory(settings.kafka_bootstrap, settings.topic_events)
+        self.firer = Firer(
+            self.store,
+            KafkaCommandPublisher(self.broker, settings.topic_commands),
+            FiringPolicy(
+                batch_size=config.batch_size,
+                lease_seconds=config.lease_seconds,
+                idle_poll_seconds=config.idle_poll_seconds,
+            ),
+        )
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+        @self.broker.subscriber(
+            settings.topic_events,
+            group_id=config.group_id,
+            batch=True,
+            max_records=config.consume_max_records,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=config.heartbeat_interval_ms,
+        )
+        async def on_events(message: KafkaMessage) -> None:
+            records = message.raw_message
+            assert isinstance(records, tuple)
+            events = [e for r in records if (e := parse_record(r.value, r.headers)) is not None]
+            await apply_events(self.store, events)
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect, join the consumer group, and start firing and watching."""
+        await self.broker.start()
+        self.start_background()
+
+    def start_background(self) -> None:
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.firer.run(self._stop), name=f"closer-{self.name}-fire"),
+            asyncio.create_task(self._watch_store(), name=f"closer-{self.name}-watch"),
+        ]
+        obs.log.info("closer_started", worker=self.name, group=self.config.group_id)
+
+    async def stop(self) -> None:
+        await self.stop_background()
+        await self.broker.stop()
+        await self.store.close()
+
+    async def stop_background(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        obs.log.info("closer_stopped", worker=self.name, closes=self.firer.closes_published)
+
+    async def __aenter__(self) -> CloserWorker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---- rebuild -----------------------------------------------------------------------
+
+    async def rebuild(self) -> RebuildResult:
+        return await rebuild(
+            self.store, self.history, lock_seconds=self.config.rebuild_lock_seconds
+        )
+
+    async def _watch_store(self) -> None:
+        """Rebuild on start and whenever Redis turns out to have lost the timers."""
+        while not self._stop.is_set():
+            try:
+                await rebuild_if_lost(self.store, self.history)
+            except Exception as error:
+                obs.log.exception("rebuild_failed", error=repr(error))
+            await sleep_unless(self._stop, self.config.rebuild_check_seconds)

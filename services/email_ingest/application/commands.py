@@ -1,0 +1,127 @@
+"""Routing decisions → contract commands with a command id derived from the Message-ID,
+so delivering the same mail again has no second effect in the ticket service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from email_validator import EmailNotValidError, validate_email
+
+from contracts.commands import (
+    AddComment,
+    AddCommentData,
+    CommandEnvelope,
+    CreateTicket,
+    CreateTicketData,
+    FollowUpRequested,
+    FollowUpRequestedData,
+)
+from contracts.common import Actor, Channel, Role
+from services.email_ingest.domain.addresses import SupportAddress
+from services.email_ingest.domain.message import ParsedEmail
+from services.email_ingest.domain.routing import FollowUp, NewTicket, Reply
+
+EMAIL_NAMESPACE = uuid5(NAMESPACE_URL, "urn:helpdesk:email-ingest")
+CORRELATION_PREFIX = "email:"
+"""Commands carry ``correlation_id = "email:<Message-ID>"``; the ticket service copies it
+into the events it causes, which is how the index learns the ticket a message made."""
+SUBJECT_MAX = 500
+BODY_MAX = 100_000
+MAX_CC = 100
+NO_SUBJECT = "(no subject)"
+NO_TEXT = "(no text)"
+
+
+def command_id_for(message_id: str) -> UUID:
+    return uuid5(EMAIL_NAMESPACE, message_id)
+
+
+def correlation_for(message_id: str) -> str:
+    return f"{CORRELATION_PREFIX}{message_id}"
+
+
+def message_id_of(correlation_id: str | None) -> str | None:
+    if correlation_id and correlation_id.startswith(CORRELATION_PREFIX):
+        return correlation_id[len(CORRELATION_PREFIX) :]
+    return None
+
+
+def valid_address(address: str) -> bool:
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + "\n[… truncated]"
+
+
+def _with_attachments(body: str, mail: ParsedEmail) -> str:
+    if not mail.attachments:
+        return body
+    listed = "\n".join(
+        f"- {a.filename} ({a.content_type}, {a.size} bytes)" for a in mail.attachments[:50]
+    )
+    return f"{body}\n\nAttachments:\n{listed}".strip()
+
+
+def build_command(
+    decision: NewTicket | Reply | FollowUp,
+    mail: ParsedEmail,
+    support: SupportAddress,
+    issued_at: datetime,
+) -> CommandEnvelope:
+    """Raises ``ValueError`` (pydantic ``ValidationError``) when the mail cannot make a
+    valid command, e.g. a sender address the contract refuses."""
+    sender = mail.sender or ""
+    head = {
+        "command_id": command_id_for(mail.message_id),
+        "issued_at": issued_at,
+        "correlation_id": correlation_for(mail.message_id),
+        "actor": Actor(role=Role.REQUESTER, email=sender),
+    }
+    match decision:
+        case NewTicket(body=body):
+            cc = [
+                a for a in mail.cc if a != sender and not support.is_ours(a) and valid_address(a)
+            ][:MAX_CC]
+            subject = mail.subject.strip() or NO_SUBJECT
+            return CreateTicket(
+                **head,
+                data=CreateTicketData(
+                    subject=_clip(subject, SUBJECT_MAX),
+                    description=_clip(_with_attachments(body, mail), BODY_MAX),
+                    requester=sender,
+                    cc=cc,
+                    channel=Channel.EMAIL,
+                ),
+            )
+        case Reply(match=match, body=body):
+            return AddComment(
+                **head,
+                ticket_id=match.ticket.id,
+                ticket_number=match.ticket.number,
+                data=AddCommentData(
+                    body=_clip(body or NO_TEXT, BODY_MAX),
+                    public=True,
+                    channel=Channel.EMAIL,
+                    attachments=[a.as_dict() for a in mail.attachments],
+                    follow_up_if_closed=True,
+                    source_key=mail.message_id,
+                ),
+            )
+        case FollowUp(match=match, body=body):
+            return FollowUpRequested(
+                **head,
+                ticket_id=match.ticket.id,
+                ticket_number=match.ticket.number,
+                data=FollowUpRequestedData(
+                    body=_clip(_with_attachments(body, mail), BODY_MAX),
+                    message_id=mail.message_id,
+                    sender=sender,
+                    attachments=[a.as_dict() for a in mail.attachments],
+                ),
+            )

@@ -1,0 +1,181 @@
+"""One message in, one outcome out: parse → drop / quarantine / route → publish.
+
+The caller (SMTP session, file import) acknowledges the message only after :meth:`ingest`
+returns; a :class:`PublishFailed` means "not handed on, try again later" (SMTP 451).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import ValidationError
+
+from services.email_ingest.application.commands import build_command, valid_address
+from services.email_ingest.application.ports import (
+    CommandPublisher,
+    Quarantine,
+    TicketIndex,
+)
+from services.email_ingest.domain.addresses import SupportAddress
+from services.email_ingest.domain.message import ParsedEmail, Unparseable, parse_email
+from services.email_ingest.domain.routing import (
+    Drop,
+    FollowUp,
+    NewTicket,
+    Reply,
+    route,
+)
+from services.email_ingest.domain.routing import Quarantine as QuarantineDecision
+from services.email_ingest.domain.thread_match import Unresolved
+
+log = logging.getLogger("helpdesk.email_ingest")
+
+PARSE_IN_THREAD_BYTES = 512 * 1024
+"""Messages larger than this are parsed off the event loop so SMTP sessions keep moving."""
+
+
+class Kind(StrEnum):
+    CREATED = "create_ticket"
+    REPLIED = "add_comment"
+    FOLLOW_UP = "follow_up_requested"
+    DROPPED = "dropped"
+    DUPLICATE = "duplicate"
+    QUARANTINED = "quarantined"
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    kind: Kind
+    message_id: str | None = None
+    reason: str = ""
+    ticket_number: int | None = None
+    """The matched ticket (replies, follow-ups, unknown senders on a matched ticket)."""
+    command_id: str | None = None
+    quarantine_id: str | None = None
+
+    @property
+    def handed_on(self) -> bool:
+        return self.kind in (Kind.CREATED, Kind.REPLIED, Kind.FOLLOW_UP)
+
+
+@dataclass
+class IngestService:
+    index: TicketIndex
+    publisher: CommandPublisher
+    quarantine: Quarantine
+    support: SupportAddress
+    max_bytes: int
+    resolve_wait: float = 10.0
+    """How long to wait for the index to learn the ticket of a parent message we handed
+    on moments ago, before the reply goes to quarantine (``unresolved_thread``)."""
+    clock: Callable[[], datetime] = dataclasses.field(default=lambda: datetime.now(UTC))
+    _in_flight: set[str] = dataclasses.field(default_factory=set)
+
+    async def ingest(
+        self,
+        raw: bytes,
+        *,
+        mail_from: str | None = None,
+        recipients: tuple[str, ...] = (),
+        max_bytes: int | None = None,
+    ) -> IngestOutcome:
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        if len(raw) > limit:
+            return self._quarantine(
+                raw, "too_large", f"{len(raw)} bytes > {limit}", mail_from, recipients
+            )
+        try:
+            if len(raw) > PARSE_IN_THREAD_BYTES:
+                mail = await asyncio.to_thread(parse_email, raw)
+            else:
+                mail = parse_email(raw)
+        except Unparseable as error:
+            return self._quarantine(raw, error.reason, error.detail, mail_from, recipients)
+        if mail.sender is None and mail_from and valid_address(mail_from):
+            mail = dataclasses.replace(mail, sender=mail_from.lower())
+        mid = mail.message_id
+        if self.index.handed_on(mid) is not None or mid in self._in_flight:
+            log.info("email duplicate message_id=%s dropped", mid)
+            return IngestOutcome(Kind.DUPLICATE, mid, "message_id_seen")
+        self._in_flight.add(mid)
+        try:
+            return await self._route_and_publish(raw, mail, mail_from, recipients)
+        finally:
+            self._in_flight.discard(mid)
+
+    async def _route_and_publish(
+        self,
+        raw: bytes,
+        mail: ParsedEmail,
+        mail_from: str | None,
+        recipients: tuple[str, ...],
+    ) -> IngestOutcome:
+        mid = mail.message_id
+        decision = route(mail, self.index, self.support, recipients)
+        waited = 0.0
+        while isinstance(decision, Unresolved) and waited < self.resolve_wait:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+            decision = route(mail, self.index, self.support, recipients)
+        match decision:
+            case Drop(reason=reason):
+                log.info("email dropped message_id=%s reason=%s", mid, reason)
+                return IngestOutcome(Kind.DROPPED, mid, reason)
+            case QuarantineDecision(reason=reason, detail=detail):
+                return self._quarantine(raw, reason, detail, mail_from, recipients, mid)
+            case Unresolved(message_id=parent):
+                return self._quarantine(
+                    raw,
+                    "unresolved_thread",
+                    f"parent {parent} was handed on but its ticket is not known yet",
+                    mail_from,
+                    recipients,
+                    mid,
+                )
+        assert isinstance(decision, NewTicket | Reply | FollowUp)
+        try:
+            command = build_command(decision, mail, self.support, self.clock())
+        except ValidationError as error:
+            fields = ",".join(str(e["loc"][-1]) for e in error.errors() if e["loc"]) or "?"
+            return self._quarantine(
+                raw, "invalid_command", f"fields: {fields}", mail_from, recipients, mid
+            )
+        await self.publisher.publish(command)
+        kind = {NewTicket: Kind.CREATED, Reply: Kind.REPLIED, FollowUp: Kind.FOLLOW_UP}[
+            type(decision)
+        ]
+        self.index.record_handed_on(mid, str(command.command_id), kind.value)
+        matched = decision.match if not isinstance(decision, NewTicket) else decision.matched
+        log.info(
+            "email %s message_id=%s sender=%s ticket=%s by=%s",
+            kind.value,
+            mid,
+            mail.sender,
+            matched.ticket.number if matched else None,
+            matched.by if matched else None,
+        )
+        return IngestOutcome(
+            kind,
+            mid,
+            ticket_number=matched.ticket.number if matched else None,
+            command_id=str(command.command_id),
+        )
+
+    def _quarantine(
+        self,
+        raw: bytes,
+        reason: str,
+        detail: str,
+        mail_from: str | None,
+        recipients: tuple[str, ...],
+        message_id: str | None = None,
+    ) -> IngestOutcome:
+        qid = self.quarantine.put(raw, reason, detail, mail_from=mail_from, recipients=recipients)
+        log.warning("email quarantined id=%s reason=%s detail=%s", qid, reason, detail)
+        return IngestOutcome(Kind.QUARANTINED, message_id, reason, quarantine_id=qid)

@@ -1,0 +1,38 @@
+"""The role table of design §4/§9 as data, enforced for every endpoint by one dependency.
+
+Each route names its operation; :data:`ROLE_TABLE` says which roles may call it. A role
+that may never call an operation gets 403. Finer rules (closed tickets, whose ticket it
+is) live in the domain and in the help-center visibility check, not here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from contracts.common import INTERNAL_ROLES, POLICY_ADMIN_ROLES, Role
+
+INTERNAL = INTERNAL_ROLES
+INTERNAL_AND_INTEGRATION = INTERNAL_ROLES | {Role.INTEGRATION}
+HELP_CENTER = frozenset({Role.REQUESTER})
+
+ROLE_TABLE: Mapping[str, frozenset[Role]] = {
+    "create_ticket": INTERNAL_AND_INTEGRATION,
+    "get_ticket": INTERNAL_AND_INTEGRATION,
+    "update_ticket": INTERNAL_AND_INTEGRATION,
+    "add_comment": INTERNAL_AND_INTEGRATION,
+    "create_follow_up": INTERNAL_AND_INTEGRATION,
+    "ticket_events": INTERNAL_AND_INTEGRATION,
+    "bulk_update": INTERNAL,
+    "view_all": INTERNAL,
+    "view_closed": INTERNAL,
+    "get_auto_close": INTERNAL,
+    "put_auto_close": POLICY_ADMIN_ROLES,
+    "list_requests": HELP_CENTER,
+    "get_request": HELP_CENTER,
+    "comment_request": HELP_CENTER,
+    "follow_up_request": HELP_CENTER,
+}
+
+
+def allowed(operation: str, role: Role) -> bool:
+    return role in ROLE_TABLE[operation]

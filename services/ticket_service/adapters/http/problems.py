@@ -1,0 +1,127 @@
+"""RFC 9457 problem documents (``application/problem+json``) for every error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.ticket_service.domain import errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
+    errors.InvalidRequest: 422,
+    errors.NotPermitted: 403,
+    errors.TicketNotFound: 404,
+    errors.TicketClosed: 409,
+    errors.InvalidTransition: 409,
+    errors.NotClosed: 409,
+    errors.StaleClose: 409,
+    errors.ConcurrencyConflict: 409,
+}
+
+TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Not permitted",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict with the ticket's state",
+    412: "Precondition failed",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    500: "Internal error",
+    503: "Not ready",
+}
+
+
+class Problem(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    hint: str | None = None
+    follow_up_url: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ProblemError(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.extra = status, code, detail, extra
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
+    return Problem(
+        type=f"/problems/{code}",
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code,
+        **extra,
+    )
+
+
+def domain_problem(error: errors.DomainError, *, status: int | None = None) -> Problem:
+    status = status or DOMAIN_STATUS.get(type(error), 409)
+    return problem(status, error.code, error.message, hint=error.hint)
+
+
+def response(p: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        p.model_dump(mode="json", exclude_none=True),
+        status_code=p.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def install(app: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ProblemError)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return response(problem(exc.status, exc.code, exc.detail, **exc.extra), headers)
+
+    async def on_domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.DomainError)
+        return response(domain_problem(exc))
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return response(
+            problem(422, "invalid_request", "The request is not valid.", errors=details)
+        )
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = TITLES.get(exc.status_code, "error").lower().replace(" ", "_")
+        return response(problem(exc.status_code, code, str(exc.detail)), exc.headers)
+
+    app.add_exception_handler(ProblemError, on_problem)
+    app.add_exception_handler(errors.DomainError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the problem statuses a route can answer."""
+    return {
+        s: {
+            "model": Problem,
+            "description": TITLES.get(s, "Error"),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }

@@ -1,0 +1,43 @@
+"""Settings API: the auto-close period (GET: internal users; PUT: admins and owners)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Depends, Request
+
+from services.ticket_service.adapters.http import schemas
+from services.ticket_service.adapters.http.deps import AuthorizedClaims, Svc, authorize, call, context
+from services.ticket_service.adapters.http.problems import documented
+
+router = APIRouter(prefix="/api/v1/settings", dependencies=[Depends(authorize)], tags=["settings"])
+
+
+def period(after: timedelta) -> schemas.AutoCloseOut:
+    seconds = int(after.total_seconds())
+    days = seconds // 86400 if seconds % 86400 == 0 else seconds / 86400
+    return schemas.AutoCloseOut(after_days=days, after_seconds=seconds)
+
+
+@router.get(
+    "/auto-close",
+    name="get_auto_close",
+    response_model=schemas.AutoCloseOut,
+    responses=documented(401, 403),
+)
+async def get_auto_close(claims: AuthorizedClaims, svc: Svc) -> schemas.AutoCloseOut:
+    return period(await call(svc.tickets.auto_close_after))
+
+
+@router.put(
+    "/auto-close",
+    name="put_auto_close",
+    response_model=schemas.AutoCloseOut,
+    responses=documented(401, 403, 422),
+)
+async def put_auto_close(
+    body: schemas.AutoCloseIn, request: Request, claims: AuthorizedClaims, svc: Svc
+) -> schemas.AutoCloseOut:
+    """Change the period (1–28 days); applies to tickets solved after the change."""
+    await call(svc.tickets.change_auto_close_policy, body.after_days, context(request, claims))
+    return period(await call(svc.tickets.auto_close_after))

@@ -1,0 +1,282 @@
+"""Agent and integration API: ``/api/v1/tickets``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
+from services.ticket_service.adapters.http import presenters, schemas
+from services.ticket_service.adapters.http.schemas import MAX_NUMBER
+from services.ticket_service.adapters.http.deps import (
+    AuthorizedClaims,
+    Services,
+    Svc,
+    authorize,
+    call,
+    context,
+)
+from services.ticket_service.adapters.http.auth import Claims
+from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
+from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.domain import errors
+from services.ticket_service.domain.ticket import Ticket
+
+Number = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="The ticket number.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key returns the first result, not a second ticket.",
+    ),
+]
+NON_NULLABLE = frozenset({"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"})
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)], tags=["tickets"])
+
+
+def channel_of(claims: Claims) -> str:
+    return Channel.INTEGRATION if claims.role == Role.INTEGRATION else Channel.AGENT
+
+
+def follow_up_url(number: int) -> str:
+    return f"/api/v1/tickets/{number}/follow-ups"
+
+
+def change_dict(changes: TicketChanges) -> dict[str, Any]:
+    """The fields the client set; ``null`` clears assignee, division and form only."""
+    return {
+        k: v
+        for k, v in changes.model_dump(mode="json", exclude_unset=True).items()
+        if v is not None or k not in NON_NULLABLE
+    }
+
+
+def detail(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetail:
+    follow_ups = None
+    if claims.role == Role.INTEGRATION:
+        svc.views.catch_up()
+        follow_ups = svc.views.follow_ups_of(ticket.number)
+    return presenters.ticket_detail(ticket, claims.role, follow_ups)
+
+
+async def present(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetail:
+    return await run_in_threadpool(detail, svc, ticket, claims)
+
+
+def created(response: Response, ticket: Ticket) -> None:
+    response.headers["Location"] = f"/api/v1/tickets/{ticket.number}"
+    response.headers["ETag"] = f'"{ticket.version}"'
+
+
+@router.post(
+    "/tickets",
+    name="create_ticket",
+    status_code=201,
+    response_model=schemas.TicketDetail,
+    responses=documented(401, 403, 422),
+)
+async def create_ticket(
+    fields: TicketFields,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    svc: Svc,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.TicketDetail:
+    """Create a ticket in any active status (``closed`` → 422)."""
+    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    ticket = await call(
+        lambda: svc.tickets.create_ticket(
+            fields, context(request, claims), channel=channel_of(claims), idempotency_key=key
+        )
+    )
+    created(response, ticket)
+    return await present(svc, ticket, claims)
+
+
+@router.get(
+    "/tickets/{number}",
+    name="get_ticket",
+    response_model=schemas.TicketDetail,
+    responses=documented(401, 403, 404, 422),
+)
+async def get_ticket(
+    number: Number, response: Response, claims: AuthorizedClaims, svc: Svc
+) -> schemas.TicketDetail:
+    ticket = await call(svc.tickets.get_ticket, number)
+    response.headers["ETag"] = f'"{ticket.version}"'
+    return await present(svc, ticket, claims)
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 18:
+        raise ProblemError(
+            422, "invalid_request", "If-Match must be a ticket version, e.g. If-Match: \"3\"."
+        )
+    return int(raw)
+
+
+@router.patch(
+    "/tickets/{number}",
+    name="update_ticket",
+    response_model=schemas.TicketDetail,
+    responses=documented(401, 403, 404, 409, 412, 422),
+)
+async def update_ticket(
+    number: Number,
+    changes: TicketChanges,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    svc: Svc,
+    if_match: Annotated[
+        str | None,
+        Header(alias="If-Match", description="The version the change is based on (412 if stale)."),
+    ] = None,
+) -> schemas.TicketDetail:
+    """Change fields and status. Internal users can never set ``closed`` (403); a closed
+    ticket is read-only except the integration-editable fields for integrations (409)."""
+    expected = parse_if_match(if_match)
+    try:
+        ticket = await call(
+            lambda: svc.tickets.update_ticket(
+                number, change_dict(changes), context(request, claims), expected_version=expected
+            ),
+            follow_up_url=follow_up_url(number),
+        )
+    except errors.ConcurrencyConflict as conflict:
+        if expected is None:
+            raise
+        raise ProblemError(412, conflict.code, conflict.message) from None
+    response.headers["ETag"] = f'"{ticket.version}"'
+    return await present(svc, ticket, claims)
+
+
+@router.post(
+    "/tickets/{number}/comments",
+    name="add_comment",
+    status_code=201,
+    response_model=schemas.TicketDetail,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def add_comment(
+    number: Number,
+    comment: schemas.CommentIn,
+    request: Request,
+    claims: AuthorizedClaims,
+    svc: Svc,
+) -> schemas.TicketDetail:
+    """Add to the conversation; a closed ticket takes no more comments (409)."""
+    ticket = await call(
+        lambda: svc.tickets.add_comment(
+            number,
+            context(request, claims),
+            body=comment.body,
+            public=comment.public,
+            channel=channel_of(claims),
+        ),
+        follow_up_url=follow_up_url(number),
+    )
+    return await present(svc, ticket, claims)
+
+
+@router.post(
+    "/tickets/{number}/follow-ups",
+    name="create_follow_up",
+    status_code=201,
+    response_model=schemas.TicketDetail,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def create_follow_up(
+    number: Number,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    svc: Svc,
+    body: Annotated[schemas.FollowUpIn | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.TicketDetail:
+    """A new ticket continuing a closed one (source not closed → 409). The original is
+    not touched."""
+    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    ticket = await call(
+        lambda: svc.tickets.create_follow_up(
+            number,
+            context(request, claims),
+            body=body.body if body else "",
+            channel=channel_of(claims),
+            idempotency_key=key,
+        )
+    )
+    created(response, ticket)
+    return await present(svc, ticket, claims)
+
+
+@router.get(
+    "/tickets/{number}/events",
+    name="ticket_events",
+    response_model=schemas.EventHistory,
+    responses=documented(401, 403, 404, 422),
+)
+async def ticket_events(number: Number, claims: AuthorizedClaims, svc: Svc) -> Any:
+    """The ticket's event history, oldest first, as the envelopes published on Kafka."""
+
+    def history() -> list[Any]:
+        return [
+            env
+            for e in svc.tickets.ticket_events(number)
+            if (env := to_envelope(e)) is not None
+        ]
+
+    return {"events": await call(history)}
+
+
+@router.post(
+    "/tickets/bulk",
+    name="bulk_update",
+    response_model=schemas.BulkOut,
+    responses=documented(401, 403, 422),
+)
+async def bulk_update(
+    bulk: schemas.BulkIn, request: Request, claims: AuthorizedClaims, svc: Svc
+) -> schemas.BulkOut:
+    """Apply the same changes to several tickets, each on its own; closed tickets are
+    refused one by one; ``status: closed`` refuses the whole request (403)."""
+    changes = change_dict(bulk.changes)
+    if changes.get("status") == Status.CLOSED:
+        raise ProblemError(
+            403, "not_permitted", "Closing tickets in bulk is not permitted; tickets close "
+            "automatically after staying solved."
+        )
+    ctx = context(request, claims)
+
+    def apply_all() -> list[schemas.BulkResult]:
+        results = []
+        for number in dict.fromkeys(bulk.numbers):
+            try:
+                ticket = svc.tickets.update_ticket(number, changes, ctx)
+            except errors.DomainError as error:
+                results.append(
+                    schemas.BulkResult(
+                        number=number,
+                        ok=False,
+                        error=schemas.BulkError(
+                            status=DOMAIN_STATUS.get(type(error), 409),
+                            code=error.code,
+                            detail=error.message,
+                            hint=error.hint,
+                        ),
+                    )
+                )
+            else:
+                results.append(schemas.BulkResult(number=number, ok=True, version=ticket.version))
+        return results
+
+    return schemas.BulkOut(results=await run_in_threadpool(apply_all))

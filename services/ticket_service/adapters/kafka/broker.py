@@ -1,0 +1,161 @@
+"""The ticket service's FastStream Kafka broker: the command subscriber (batches, manual
+ack after the store save), the dead-letter publisher, and the events channel (published by
+the relay, declared here so the AsyncAPI document shows it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+
+from contracts.commands import Command
+from contracts.dead_letters import DeadLetter
+from contracts.events import Event
+from services.settings import Settings
+from services.ticket_service.adapters.kafka.command_records import dead_letter_headers
+from services.ticket_service.adapters.kafka.intake import CommandIntake
+from services.ticket_service.application.tickets import TicketApplication
+
+DEFAULT_CONSUMER_GROUP = "helpdesk-ticket-service"
+DEFAULT_MAX_RECORDS = 500
+
+COMMANDS_DESCRIPTION = (
+    "Commands from upstream systems, the closer worker and email ingest. Deduplicated by "
+    "command_id; applied several per store transaction; offsets committed after the store "
+    "save. A refused command becomes a CommandRejected event on the events topic; an "
+    "undecodable or invalid one goes to the dead-letter topic."
+)
+EVENTS_DESCRIPTION = (
+    "Every ticket event, in store order (per-ticket order guaranteed), key = ticket id, "
+    "value = the JSON envelope. At-least-once: deduplicate by (ticket_id, version)."
+)
+DEAD_LETTER_DESCRIPTION = (
+    "Messages the ticket service could not decode or validate, with the original bytes "
+    "(base64), headers, topic, partition, offset and the error."
+)
+
+
+def build_broker(settings: Settings, **options: Any) -> KafkaBroker:
+    return KafkaBroker(
+        settings.kafka_bootstrap or "localhost:9092",
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        client_id="helpdesk-ticket-service",
+        **options,
+    )
+
+
+async def _tolerant_parser(records: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes header values as UTF-8; a poison record may not have UTF-8
+    headers. Parse a sanitised copy then and keep the original records for dead-lettering."""
+    try:
+        return await original(records)
+    except UnicodeDecodeError:
+        batch = records if isinstance(records, tuple) else (records,)
+        safe = tuple(
+            dataclasses.replace(
+                r, headers=[(k, v.decode("utf-8", "replace").encode()) for k, v in r.headers]
+            )
+            for r in batch
+        )
+        message = await original(safe if isinstance(records, tuple) else safe[0])
+        message.raw_message = records
+        return message
+
+
+async def _no_decode(message: Any) -> Any:
+    """The intake decodes records itself (so that poison can be told apart per record)."""
+    return None
+
+
+def declare_ticket_channels(
+    broker: KafkaBroker,
+    settings: Settings,
+    handle_commands: Callable[..., Awaitable[None]],
+    *,
+    group_id: str | None = DEFAULT_CONSUMER_GROUP,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    include_in_schema: bool = True,
+    consumer_options: dict[str, Any] | None = None,
+) -> Any:
+    """Declare the subscriber and the publishers; returns the dead-letter publisher."""
+    broker.subscriber(
+        settings.topic_commands,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=100,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        parser=_tolerant_parser,
+        decoder=_no_decode,
+        title="ticket-commands",
+        description=COMMANDS_DESCRIPTION,
+        include_in_schema=include_in_schema,
+        **(consumer_options or {}),
+    )(handle_commands)
+    broker.publisher(
+        settings.topic_events,
+        title="ticket-events",
+        description=EVENTS_DESCRIPTION,
+        schema=Event,
+        include_in_schema=include_in_schema,
+    )
+    return broker.publisher(
+        settings.topic_dead_letter,
+        title="dead-letter",
+        description=DEAD_LETTER_DESCRIPTION,
+        schema=DeadLetter,
+        include_in_schema=include_in_schema,
+    )
+
+
+def build_ticket_broker(
+    app: TicketApplication,
+    settings: Settings,
+    *,
+    group_id: str | None = DEFAULT_CONSUMER_GROUP,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    consumer_options: dict[str, Any] | None = None,
+) -> tuple[KafkaBroker, CommandIntake]:
+    """The running broker with the command intake wired to ``app``."""
+    broker = build_broker(settings, logger=logging.getLogger("helpdesk.kafka"))
+    intake: CommandIntake | None = None
+
+    async def ticket_commands(message: KafkaMessage) -> None:
+        assert intake is not None
+        await intake.handle(message)
+
+    dead_letters = declare_ticket_channels(
+        broker,
+        settings,
+        ticket_commands,
+        group_id=group_id,
+        max_records=max_records,
+        include_in_schema=False,
+        consumer_options=consumer_options,
+    )
+
+    async def publish_dead_letter(letter: DeadLetter, key: bytes | None) -> None:
+        await dead_letters.publish(
+            letter.model_dump_json().encode(), key=key, headers=dead_letter_headers(letter)
+        )
+
+    intake = CommandIntake(app, publish_dead_letter=publish_dead_letter, consumer_group=group_id)
+    return broker, intake
+
+
+def specification_broker(settings: Settings) -> KafkaBroker:
+    """A broker declaring the same channels with typed payloads, for the AsyncAPI document."""
+    broker = build_broker(settings)
+
+    async def ticket_commands(commands: list[Command]) -> None:
+        """Never run: documents the payload of the commands channel."""
+
+    declare_ticket_channels(broker, settings, ticket_commands)
+    return broker

@@ -1,0 +1,104 @@
+"""Kafka records on the commands topic → contract commands, or the reason they are poison."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import NAMESPACE_URL, uuid5
+
+from pydantic import ValidationError
+
+from contracts.commands import COMMAND_TYPES, Command, CommandAdapter
+from contracts.dead_letters import DeadLetter, DeadLetterHeader, DeadLetterReason
+from services.ticket_service.application.context import utcnow
+
+KNOWN_COMMAND_TYPES = frozenset(
+    model.model_fields["command_type"].default for model in COMMAND_TYPES
+)
+
+
+class RecordLike(Protocol):
+    """The parts of an aiokafka ``ConsumerRecord`` used here."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+class PoisonMessage(Exception):
+    def __init__(self, reason: DeadLetterReason, error: str) -> None:
+        super().__init__(f"{reason}: {error}")
+        self.reason = reason
+        self.error = error
+
+
+def decode_command(value: bytes | None) -> Command:
+    """Parse and validate one command; raise :class:`PoisonMessage` saying why not."""
+    if value is None:
+        raise PoisonMessage("undecodable", "empty record value (tombstone)")
+    try:
+        raw: Any = json.loads(value)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PoisonMessage("undecodable", f"not UTF-8 JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise PoisonMessage("invalid", f"a command is a JSON object, not {type(raw).__name__}")
+    command_type = raw.get("command_type")
+    if command_type not in KNOWN_COMMAND_TYPES:
+        raise PoisonMessage(
+            "unknown_type",
+            f"unknown command_type {command_type!r}; "
+            f"known: {', '.join(sorted(KNOWN_COMMAND_TYPES))}",
+        )
+    try:
+        return CommandAdapter.validate_python(raw)
+    except ValidationError as error:
+        raise PoisonMessage("invalid", _describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors(include_url=False, include_input=False)[:10]:
+        where = ".".join(str(p) for p in item["loc"]) or "(root)"
+        parts.append(f"{where}: {item['msg']}")
+    return f"{error.error_count()} validation error(s): " + "; ".join(parts)
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode()
+
+
+def dead_letter_for(
+    record: RecordLike, poison: PoisonMessage, consumer_group: str | None
+) -> DeadLetter:
+    return DeadLetter(
+        dead_letter_id=uuid5(
+            NAMESPACE_URL, f"kafka:{record.topic}/{record.partition}/{record.offset}"
+        ),
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+        key_b64=_b64(record.key),
+        value_b64=_b64(record.value),
+        headers=[DeadLetterHeader(key=k, value_b64=_b64(v) or "") for k, v in record.headers or ()],
+        reason=poison.reason,
+        error=poison.error,
+        consumer_group=consumer_group,
+        dead_lettered_at=utcnow(),
+    )
+
+
+def dead_letter_headers(letter: DeadLetter) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "dlq_reason": letter.reason,
+        "dlq_source_topic": letter.source_topic,
+        "dlq_source_partition": str(letter.partition),
+        "dlq_source_offset": str(letter.offset),
+    }

@@ -1,0 +1,103 @@
+"""Command intake: batches from the commands topic → ``handle_commands`` → the store.
+
+The consumer commits a batch's offsets only after its commands are stored (manual ack).
+Commands that decode are applied together, several per store transaction, deduplicated by
+``command_id``; the rules' refusals become ``CommandRejected`` events (the relay publishes
+them). Poison records go to the dead-letter topic, then the batch is acknowledged. Anything
+else that fails (store unavailable, dead-letter topic unreachable) rewinds the batch and
+retries it after a backoff: never skipped, never dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from contracts.commands import Command
+from contracts.dead_letters import DeadLetter
+from services.ticket_service.adapters.kafka.backoff import backoff_delay
+from services.ticket_service.adapters.kafka.command_records import (
+    PoisonMessage,
+    RecordLike,
+    dead_letter_for,
+    decode_command,
+)
+from services.ticket_service.application.commands import handle_commands
+from services.ticket_service.application.tickets import Outcome, TicketApplication
+
+log = logging.getLogger(__name__)
+
+DeadLetterPublisher = Callable[[DeadLetter, bytes | None], Awaitable[None]]
+
+
+class CommandIntake:
+    def __init__(
+        self,
+        app: TicketApplication,
+        *,
+        publish_dead_letter: DeadLetterPublisher,
+        consumer_group: str | None,
+        apply: Callable[[TicketApplication, Sequence[Command]], list[Outcome]] = handle_commands,
+    ) -> None:
+        self.app = app
+        self.consumer_group = consumer_group
+        self._publish_dead_letter = publish_dead_letter
+        self._apply = apply
+        self._failures = 0
+        self.batches = 0
+        self.commands = 0
+        self.dead_letters = 0
+
+    async def handle(self, message: Any) -> None:
+        """The FastStream handler body: ``message`` is the batch's ``KafkaAckableMessage``."""
+        raw = message.raw_message
+        records: tuple[RecordLike, ...] = raw if isinstance(raw, tuple) else (raw,)
+        try:
+            await self.process(records)
+        except Exception:
+            self._failures += 1
+            delay = backoff_delay(self._failures)
+            log.exception(
+                "intake: batch of %d failed (attempt %d); rewinding, retry in %.1fs",
+                len(records),
+                self._failures,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            await message.nack()
+            return
+        self._failures = 0
+        try:
+            await message.ack()
+        except Exception:
+            # Stored already: a redelivery after a failed commit is deduplicated.
+            log.warning("intake: offset commit failed; the batch may be redelivered", exc_info=True)
+
+    async def process(self, records: Sequence[RecordLike]) -> list[Outcome]:
+        commands: list[Command] = []
+        poison: list[tuple[RecordLike, PoisonMessage]] = []
+        for record in records:
+            try:
+                commands.append(decode_command(record.value))
+            except PoisonMessage as refused:
+                poison.append((record, refused))
+        outcomes: list[Outcome] = []
+        if commands:
+            outcomes = await asyncio.to_thread(self._apply, self.app, commands)
+        for record, why in poison:
+            log.warning(
+                "intake: dead-lettering %s/%d@%d: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                why,
+            )
+            await self._publish_dead_letter(
+                dead_letter_for(record, why, self.consumer_group), record.key
+            )
+        self.batches += 1
+        self.commands += len(commands)
+        self.dead_letters += len(poison)
+        return outcomes

@@ -1,0 +1,267 @@
+"""The outbox relay: publishes the event store's notification log to the events topic.
+
+The store is the source of truth. The relay reads the log in pages after its recorded
+position, maps each stored event to its public envelope (``to_envelope``), publishes the page
+(acks=all; one record batch per partition at a time, so a retried page can never land
+behind a later one), waits for delivery, and only then records the page's last position.
+A crash between publish and record republishes that page: at-least-once, never a gap.
+
+It wakes when the application saves (``add_saved_listener``) and otherwise polls slowly;
+broker and store outages are retried with backoff, forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from eventsourcing.persistence import PersistenceError
+
+from services.settings import Settings
+from services.ticket_service.adapters.kafka.backoff import backoff_delay
+from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
+from services.ticket_service.adapters.kafka.position import RelayPosition
+from services.ticket_service.adapters.kafka.topics import ensure_topics
+from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.tickets import TicketApplication
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RELAY_NAME = "ticket-events"
+MAX_BATCH_BYTES = 900_000
+"""Below the broker's default 1 MiB message limit: one request carries ~1,500 events."""
+
+
+@dataclass(frozen=True)
+class Page:
+    last_id: int
+    """Notification id of the page's last stored event (published or internal)."""
+    records: list[EventRecord]
+
+
+def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
+    """acks=all always; idempotence only where the broker supports it (a setting)."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka_bootstrap,
+        "acks": "all",
+        "enable_idempotence": settings.kafka_idempotence,
+        "max_batch_size": MAX_BATCH_BYTES + 100_000,
+        "linger_ms": 0,
+        "request_timeout_ms": 15_000,
+        "retry_backoff_ms": 200,
+    }
+    config.update(overrides)
+    return AIOKafkaProducer(**config)
+
+
+class EventRelay:
+    """Run with ``await relay.run()`` (normally as a task; cancel it to stop).
+
+    ``record_position`` replaces the durable record step (tests crash it on purpose).
+    """
+
+    def __init__(
+        self,
+        app: TicketApplication,
+        settings: Settings,
+        *,
+        name: str = DEFAULT_RELAY_NAME,
+        page_size: int = 1000,
+        poll_interval: float = 1.0,
+        record_position: Callable[[int], None] | None = None,
+        producer_factory: Callable[[], AIOKafkaProducer] | None = None,
+    ) -> None:
+        if not settings.kafka_bootstrap:
+            raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+        self.app = app
+        self.settings = settings
+        self.topic = settings.topic_events
+        self.page_size = page_size
+        self.poll_interval = poll_interval
+        self.position = RelayPosition(app, name)
+        self._record = record_position or self.position.record
+        self._producer_factory = producer_factory or (lambda: producer_for(settings))
+        self._partitioner = DefaultPartitioner()
+        self._published_up_to = 0
+        self._progress = asyncio.Condition()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped = False
+        self.published_events = 0
+        """Records sent (including republished ones): for benchmarks and logs."""
+
+    # ---- for callers that need to know what is on the topic ----------------------------
+
+    @property
+    def published_up_to(self) -> int:
+        """The last notification id published and recorded by this relay."""
+        return self._published_up_to
+
+    async def wait_published(self, notification_id: int) -> None:
+        """Return once every event up to ``notification_id`` is published and recorded."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._published_up_to >= notification_id)
+
+    async def wait_caught_up(self) -> None:
+        """Return once everything stored so far is published."""
+        head = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        await self.wait_published(head or 0)
+
+    def wake(self) -> None:
+        """Thread-safe: something was saved, look now."""
+        loop = self._loop
+        if loop is None or self._stopped:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            loop.call_soon_threadsafe(self._wake.set)
+
+    # ---- the loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.app.add_saved_listener(self.wake)
+        try:
+            position = await self._retry_store(self.position.get)
+            await self._advance(position)
+            producer = await self._start_producer()
+            try:
+                await self._relay_from(producer, position)
+            finally:
+                await producer.stop()
+        finally:
+            self._stopped = True
+
+    async def _relay_from(self, producer: AIOKafkaProducer, position: int) -> None:
+        while True:
+            self._wake.clear()
+            page = await self._retry_store(self._read_page, position)
+            if page is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                continue
+            if page.records:
+                await self._publish_until_delivered(producer, page.records)
+            await self._record_position(page.last_id)
+            position = page.last_id
+            await self._advance(position)
+
+    def _read_page(self, after: int) -> Page | None:
+        notifications = self.app.recorder.select_notifications(
+            start=after + 1, limit=self.page_size
+        )
+        if not notifications:
+            return None
+        records = []
+        for notification in notifications:
+            envelope = to_envelope(self.app.mapper.to_domain_event(notification))
+            if envelope is not None:
+                records.append(event_record(envelope))
+        return Page(last_id=notifications[-1].id, records=records)
+
+    async def _record_position(self, notification_id: int) -> None:
+        await self._retry_store(self._record, notification_id)
+
+    async def _advance(self, position: int) -> None:
+        async with self._progress:
+            self._published_up_to = position
+            self._progress.notify_all()
+
+    # ---- Kafka -------------------------------------------------------------------------
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        attempt = 0
+        while True:
+            producer = self._producer_factory()
+            try:
+                await producer.start()
+                return producer
+            except KafkaError as error:
+                attempt += 1
+                await producer.stop()
+                delay = backoff_delay(attempt)
+                log.warning("relay: broker unavailable (%s); retry in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+
+    async def _publish_until_delivered(
+        self, producer: AIOKafkaProducer, records: list[EventRecord]
+    ) -> None:
+        attempt = 0
+        while True:
+            try:
+                await self._publish(producer, records)
+                self.published_events += len(records)
+                return
+            except KafkaError as error:
+                attempt += 1
+                delay = backoff_delay(attempt)
+                log.warning(
+                    "relay: publishing %d events failed (%r); retry in %.1fs",
+                    len(records),
+                    error,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                with contextlib.suppress(KafkaError, OSError):
+                    await ensure_topics(str(self.settings.kafka_bootstrap), [self.topic])
+
+    async def _publish(self, producer: AIOKafkaProducer, records: list[EventRecord]) -> None:
+        partitions = sorted(await producer.partitions_for(self.topic))
+        by_partition: dict[int, list[EventRecord]] = {}
+        for record in records:
+            partition = self._partitioner(record.key, partitions, partitions)
+            by_partition.setdefault(partition, []).append(record)
+        results = await asyncio.gather(
+            *(self._publish_partition(producer, p, rs) for p, rs in by_partition.items()),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _publish_partition(
+        self, producer: AIOKafkaProducer, partition: int, records: list[EventRecord]
+    ) -> None:
+        """One batch in flight per partition: a failed batch is never overtaken."""
+        batch = producer.create_batch()
+        for record in records:
+            if (
+                batch.append(
+                    key=record.key, value=record.value, timestamp=None, headers=record.headers
+                )
+                is None
+            ):
+                await self._send_batch(producer, batch, partition)
+                batch = producer.create_batch()
+                if (
+                    batch.append(
+                        key=record.key, value=record.value, timestamp=None, headers=record.headers
+                    )
+                    is None
+                ):
+                    raise ValueError(f"event larger than a record batch: {record.key!r}")
+        await self._send_batch(producer, batch, partition)
+
+    async def _send_batch(self, producer: AIOKafkaProducer, batch: Any, partition: int) -> None:
+        batch.close()
+        delivered = await producer.send_batch(batch, self.topic, partition=partition)
+        await delivered
+
+    # ---- store ---------------------------------------------------------------------------
+
+    async def _retry_store(self, call: Callable[..., Any], *args: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return await asyncio.to_thread(call, *args)
+            except PersistenceError as error:
+                attempt += 1
+                delay = backoff_delay(attempt)
+                log.warning("relay: store unavailable (%s); retry in %.1fs", error, delay)
+                await asyncio.sleep(delay)

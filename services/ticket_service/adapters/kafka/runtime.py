@@ -1,0 +1,107 @@
+"""Run the ticket service's Kafka side in-process: the outbox relay and the command intake.
+
+    from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
+
+    async with run_ticket_workers(app, settings) as workers:
+        ...                                   # commands on settings.topic_commands are applied,
+        await workers.relay.wait_caught_up()  # every stored event is on settings.topic_events
+
+``settings.kafka_bootstrap`` must be set. Topics are created if missing. Pass a unique
+``group_id`` per test. ``relay=False`` / ``intake=False`` runs only one side. The worker
+process (``helpdesk tickets-worker``) is this, run until interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+
+from services.settings import Settings
+from services.ticket_service.adapters.kafka.broker import (
+    DEFAULT_CONSUMER_GROUP,
+    DEFAULT_MAX_RECORDS,
+    build_ticket_broker,
+)
+from services.ticket_service.adapters.kafka.intake import CommandIntake
+from services.ticket_service.adapters.kafka.relay import DEFAULT_RELAY_NAME, EventRelay
+from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
+from services.ticket_service.application.tickets import TicketApplication
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TicketWorkers:
+    relay: EventRelay
+    relay_task: asyncio.Task[None] | None
+    intake: CommandIntake | None
+    broker: KafkaBroker | None
+
+    async def wait_failed(self) -> None:
+        """Return (raising its error) when the relay task ends, which it only does on a bug."""
+        if self.relay_task is not None:
+            await self.relay_task
+
+
+@contextlib.asynccontextmanager
+async def run_ticket_workers(
+    app: TicketApplication,
+    settings: Settings,
+    *,
+    relay: bool = True,
+    intake: bool = True,
+    group_id: str = DEFAULT_CONSUMER_GROUP,
+    relay_name: str = DEFAULT_RELAY_NAME,
+    max_records: int = DEFAULT_MAX_RECORDS,
+    consumer_options: dict[str, Any] | None = None,
+    relay_options: dict[str, Any] | None = None,
+) -> AsyncIterator[TicketWorkers]:
+    """``consumer_options`` go to the command subscriber (e.g. ``session_timeout_ms``;
+    tests on Tansu pass ``tests.fixtures.kafka.CONSUMER_SETTINGS``); ``relay_options`` to
+    :class:`EventRelay` (``poll_interval``, ``page_size``, ``record_position``)."""
+    if not settings.kafka_bootstrap:
+        raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+    await ensure_topics(settings.kafka_bootstrap, service_topics(settings))
+    event_relay = EventRelay(app, settings, name=relay_name, **(relay_options or {}))
+    workers = TicketWorkers(relay=event_relay, relay_task=None, intake=None, broker=None)
+    if intake:
+        workers.broker, workers.intake = build_ticket_broker(
+            app,
+            settings,
+            group_id=group_id,
+            max_records=max_records,
+            consumer_options=consumer_options,
+        )
+    try:
+        if relay:
+            workers.relay_task = asyncio.create_task(event_relay.run(), name="event-relay")
+        if workers.broker is not None:
+            await workers.broker.start()
+        yield workers
+    finally:
+        if workers.broker is not None:
+            await workers.broker.stop()
+        if workers.relay_task is not None:
+            workers.relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await workers.relay_task
+
+
+async def run_forever(app: TicketApplication, settings: Settings) -> None:
+    """The worker process body: both sides until cancelled."""
+    async with run_ticket_workers(app, settings) as workers:
+        log.info(
+            "ticket workers running: relay → %s, intake ← %s",
+            settings.topic_events,
+            settings.topic_commands,
+        )
+        if workers.relay_task is not None:
+            await workers.relay_task
+        else:  # pragma: no cover - relay always on here
+            await asyncio.Event().wait()

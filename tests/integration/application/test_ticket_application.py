@@ -1,0 +1,225 @@
+"""The application service against real stores (SQLite file, PostgreSQL server)."""
+
+import subprocess
+import sys
+import textwrap
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from contracts import EventAdapter
+from contracts import commands as cmd
+from contracts.common import Actor, TicketFields
+from services.settings import Settings
+from services.ticket_service.application.commands import handle_command, handle_commands
+from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.application.unit_of_work import UnitOfWork
+from services.ticket_service.bootstrap import build_application
+from services.ticket_service.domain import errors
+
+AGENT = RequestContext(actor=Actor(role="agent", email="agent@example.com"))
+INTEGRATION = RequestContext(actor=Actor(role="integration", sub="crm"))
+
+
+def fields(subject: str = "Broken VPN", **extra: object) -> TicketFields:
+    return TicketFields(subject=subject, requester="req@example.com", **extra)  # type: ignore[arg-type]
+
+
+def closed(app: TicketApplication) -> int:
+    number = app.create_ticket(fields(), AGENT, channel="agent").number
+    app.update_ticket(number, {"status": "closed"}, INTEGRATION)
+    return number
+
+
+def test_state_survives_a_restart(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    ticket = app.create_ticket(fields(cc=["cc@example.com"]), AGENT, channel="agent")
+    app.add_comment(ticket.number, AGENT, body="Looking", public=True, channel="agent")
+    app.update_ticket(ticket.number, {"status": "solved", "priority": "high"}, AGENT)
+    app.close()
+
+    again = build_application(store_settings)
+    reloaded = again.get_ticket(ticket.number)
+    assert (reloaded.status, reloaded.priority, reloaded.cc) == (
+        "solved",
+        "high",
+        ["cc@example.com"],
+    )
+    assert reloaded.solve_id == 1
+    assert reloaded.auto_close_due_at == reloaded.solved_at + timedelta(hours=1)
+    assert len(reloaded.comments) == 1
+    assert again.create_ticket(fields(), AGENT, channel="agent").number == ticket.number + 1
+
+
+def test_idempotency_key_creates_once(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    first = app.create_ticket(fields(), AGENT, channel="agent", idempotency_key="k-1")
+    second = app.create_ticket(fields("other"), AGENT, channel="agent", idempotency_key="k-1")
+    assert second.id == first.id and second.subject == "Broken VPN"
+    assert app.create_ticket(fields(), AGENT, channel="agent").number == first.number + 1
+
+
+def test_follow_up_from_the_same_source_key_is_created_once(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    source = closed(app)
+    version = app.get_ticket(source).version
+    one = app.create_follow_up(source, AGENT, body="again", channel="email", source_key="<m@x>")
+    two = app.create_follow_up(source, AGENT, body="again", channel="email", source_key="<m@x>")
+    assert one.id == two.id
+    assert one.follow_up_of == {"number": source, "id": str(app.get_ticket(source).id)}
+    assert app.get_ticket(source).version == version
+
+
+def test_follow_up_refused_unless_closed(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    number = app.create_ticket(fields(status="solved"), AGENT, channel="agent").number
+    with pytest.raises(errors.NotClosed):
+        app.create_follow_up(number, AGENT, body="x", channel="agent")
+
+
+def test_concurrent_updates_one_wins_the_other_conflicts(store_settings: Settings) -> None:
+    """Two writers (two application instances, as two processes) load the same version."""
+    first, second = build_application(store_settings), build_application(store_settings)
+    number = first.create_ticket(fields(), AGENT, channel="agent").number
+
+    def slow_update(uow: UnitOfWork) -> None:
+        ticket = uow.ticket(number=number)
+        second.update_ticket(number, {"priority": "urgent"}, AGENT)  # lands in between
+        ticket.update(
+            {"assignee": "bob@example.com"},
+            actor=AGENT.actor_dict,
+            at=utcnow(),
+            auto_close_after=timedelta(hours=1),
+        )
+        uow.stage(ticket)
+
+    with pytest.raises(errors.ConcurrencyConflict):
+        first.run(slow_update)
+    winner = first.get_ticket(number)
+    assert (winner.priority, winner.assignee, winner.version) == ("urgent", None, 2)
+    first.update_ticket(number, {"assignee": "bob@example.com"}, AGENT)  # retry succeeds
+    assert first.get_ticket(number).assignee == "bob@example.com"
+
+
+def test_stale_if_match_is_a_conflict(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    number = app.create_ticket(fields(), AGENT, channel="agent").number
+    app.update_ticket(number, {"priority": "low"}, AGENT, expected_version=1)
+    with pytest.raises(errors.ConcurrencyConflict):
+        app.update_ticket(number, {"priority": "high"}, AGENT, expected_version=1)
+
+
+def test_ticket_numbers_unique_across_writers(store_settings: Settings) -> None:
+    first, second = build_application(store_settings), build_application(store_settings)
+    numbers = []
+    for i in range(10):
+        writer = first if i % 3 else second
+        numbers.append(writer.create_ticket(fields(), AGENT, channel="agent").number)
+    assert numbers == sorted(numbers) and len(set(numbers)) == 10
+    assert numbers == list(range(1, 11))
+
+
+def test_ticket_numbers_unique_across_processes(store_settings: Settings) -> None:
+    script = textwrap.dedent(
+        f"""
+        from services.settings import Settings
+        from services.ticket_service.bootstrap import build_application
+        from services.ticket_service.application.context import RequestContext
+        from contracts import Actor, TicketFields
+        app = build_application(Settings.model_validate_json({store_settings.model_dump_json()!r}))
+        ctx = RequestContext(actor=Actor(role="agent"))
+        seen = []
+        for _ in range(25):
+            t = app.create_ticket(TicketFields(subject="p", requester="r@example.com"), ctx,
+                                  channel="agent")
+            seen.append(t.number)
+        assert seen == sorted(seen), seen
+        print(",".join(map(str, seen)))
+        """
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=240)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    numbers = [int(n) for out in outputs for n in out.strip().split(",")]
+    assert sorted(numbers) == list(range(1, 51))
+
+
+def test_commands_batch_dedupe_and_rejections(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    source = closed(app)
+    integration = Actor(role="integration", sub="crm")
+    create = cmd.CreateTicket(
+        command_id=uuid4(),
+        issued_at=utcnow(),
+        actor=integration,
+        data={"subject": "From CRM", "requester": "r@example.com"},
+    )
+    comment_on_closed = cmd.AddComment(
+        command_id=uuid4(),
+        issued_at=utcnow(),
+        actor=integration,
+        ticket_number=source,
+        data={"body": "ping"},
+    )
+    follow_up = cmd.CreateFollowUp(
+        command_id=uuid4(),
+        issued_at=utcnow(),
+        actor=integration,
+        ticket_number=source,
+        data={"body": "more"},
+    )
+    outcomes = handle_commands(app, [create, comment_on_closed, follow_up, create])
+    assert [o.ok for o in outcomes] == [True, False, True, True]
+    assert outcomes[1].error is not None and outcomes[1].error.code == "ticket_closed"
+    assert outcomes[3].duplicate
+    again = handle_commands(app, [create, follow_up, comment_on_closed])
+    assert [o.duplicate for o in again] == [True, True, True]
+    assert [o.ok for o in again] == [True, True, False]
+    assert handle_command(app, create).ticket_number == outcomes[0].ticket_number
+
+    envelopes = [
+        e
+        for n in app.notification_log.select(1, 1000)
+        if (e := to_envelope(app.mapper.to_domain_event(n))) is not None
+    ]
+    rejected = [e for e in envelopes if e.event_type == "CommandRejected"]
+    assert len(rejected) == 1 and rejected[0].ticket_number == source
+    assert rejected[0].data.command_id == comment_on_closed.command_id  # type: ignore[attr-defined]
+    created = [e for e in envelopes if e.event_type in ("TicketCreated", "FollowUpCreated")]
+    assert len(created) == 3  # the closed source, the CRM ticket, one follow-up
+
+
+def test_every_stored_event_maps_to_a_valid_envelope(store_settings: Settings) -> None:
+    app = build_application(store_settings)
+    number = app.create_ticket(fields(status="pending"), AGENT, channel="agent").number
+    requester = RequestContext(actor=Actor(role="requester", email="req@example.com"))
+    app.add_comment(number, requester, body="?", public=True, channel="help_center")
+    app.update_ticket(number, {"status": "solved", "tags": ["vpn"]}, AGENT)
+    app.update_ticket(number, {"status": "closed"}, INTEGRATION)
+    app.create_follow_up(number, AGENT, body="again", channel="agent")
+    admin = RequestContext(actor=Actor(role="admin", email="admin@example.com"))
+    app.change_auto_close_policy(3, admin)
+    types = []
+    for notification in app.notification_log.select(1, 1000):
+        envelope = to_envelope(app.mapper.to_domain_event(notification))
+        if envelope is None:
+            continue
+        assert EventAdapter.validate_json(envelope.model_dump_json()) == envelope
+        types.append(envelope.event_type)
+    assert types == [
+        "TicketCreated",
+        "CommentAdded",
+        "StatusChanged",
+        "TicketUpdated",
+        "StatusChanged",
+        "TicketClosed",
+        "FollowUpCreated",
+        "AutoClosePolicyChanged",
+    ]
+    assert app.auto_close_after() == timedelta(days=3)
