@@ -31,7 +31,7 @@ class BareApplication(Application[UUID]):
         return note.id
 
     def append(self, note_id: UUID, text: str) -> None:
-        note = self.repository.get(note_id)
+        note: Note = self.repository.get(note_id)
         note.append(text)
         self.save(note)
 

@@ -148,9 +148,7 @@ class RedisTimerStore:
         flat = await self._claim(
             keys=[self.timeline, self.timers], args=[repr(now), repr(now + lease_seconds), limit]
         )
-        return [
-            Claimed(decode(flat[i], flat[i + 1]), flat[i + 1]) for i in range(0, len(flat), 2)
-        ]
+        return [Claimed(decode(flat[i], flat[i + 1]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     async def complete(self, claimed: Sequence[Claimed]) -> int:
         if not claimed:
@@ -161,9 +159,7 @@ class RedisTimerStore:
     async def release(self, claimed: Sequence[Claimed]) -> None:
         if not claimed:
             return
-        args = [
-            x for c in claimed for x in (str(c.timer.ticket_id), c.token, repr(c.timer.due_ts))
-        ]
+        args = [x for c in claimed for x in (str(c.timer.ticket_id), c.token, repr(c.timer.due_ts))]
         await self._release(keys=[self.timeline, self.timers], args=args)
 
     async def pending(self) -> int:
@@ -175,7 +171,7 @@ class RedisTimerStore:
 
     async def get(self, ticket_id: UUID) -> Timer | None:
         payload = await self.redis.hget(self.timers, str(ticket_id))
-        return decode(str(ticket_id), payload) if payload else None
+        return decode(str(ticket_id), str(payload)) if payload else None
 
     async def is_built(self) -> bool:
         return bool(await self.redis.exists(self.built_key))

@@ -8,6 +8,7 @@ the same, so the ticket service closes the ticket once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -105,7 +106,5 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     if seconds <= 0:
         await asyncio.sleep(0)
         return
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

@@ -10,6 +10,7 @@ the batch is retried one command at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from contracts import commands as cmd
 from contracts.common import Actor, Channel, Role
@@ -175,7 +176,7 @@ def _target(uow: UnitOfWork, command: cmd.Command) -> Ticket:
     return uow.ticket(number=command.ticket_number, ticket_id=command.ticket_id)
 
 
-def _target_id(command: cmd.Command) -> object:
+def _target_id(command: cmd.Command) -> UUID | None:
     if command.ticket_id is not None:
         return command.ticket_id
     if command.ticket_number is not None:

@@ -40,7 +40,7 @@ def _ticket_head(e: Any) -> dict[str, Any]:
     return _head(e, e.originator_id, number)
 
 
-def _created(e: Ticket.Created) -> Envelope:  # type: ignore[name-defined]
+def _created(e: Any) -> Envelope:
     solve = e.solve or {}
     data: dict[str, Any] = {
         **{k: v for k, v in e.fields.items() if k in ev.TicketCreatedData.model_fields},
@@ -124,20 +124,21 @@ def _receipt(e: Any) -> Envelope | None:
     )
 
 
-_MAPPERS: dict[type, Callable[[Any], Envelope | None]] = {
-    Ticket.Created: _created,  # type: ignore[attr-defined]
-    Ticket.Updated: _updated,  # type: ignore[attr-defined]
-    Ticket.StatusChanged: _status_changed,  # type: ignore[attr-defined]
-    Ticket.Commented: _commented,  # type: ignore[attr-defined]
-    Ticket.Closed: _closed,  # type: ignore[attr-defined]
-    AutoClosePolicy.Created: _policy_changed,  # type: ignore[attr-defined]
-    AutoClosePolicy.Changed: _policy_changed,  # type: ignore[attr-defined]
-    Receipt.Recorded: _receipt,  # type: ignore[attr-defined]
+_MAPPERS: dict[str, Callable[[Any], Envelope | None]] = {
+    f"{Ticket.__name__}.Created": _created,
+    f"{Ticket.__name__}.Updated": _updated,
+    f"{Ticket.__name__}.StatusChanged": _status_changed,
+    f"{Ticket.__name__}.Commented": _commented,
+    f"{Ticket.__name__}.Closed": _closed,
+    f"{AutoClosePolicy.__name__}.Created": _policy_changed,
+    f"{AutoClosePolicy.__name__}.Changed": _policy_changed,
+    f"{Receipt.__name__}.Recorded": _receipt,
 }
+"""Keyed by the domain event class's qualified name (``Ticket.Created``...)."""
 
 
 def to_envelope(domain_event: Any) -> Envelope | None:
     """The public envelope of a stored domain event, or None for internal ones
     (snapshots, accepted receipts)."""
-    mapper = _MAPPERS.get(type(domain_event))
+    mapper = _MAPPERS.get(type(domain_event).__qualname__)
     return mapper(domain_event) if mapper else None

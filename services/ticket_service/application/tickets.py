@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
 from contracts.common import Actor, Role, TicketFields
@@ -89,7 +90,7 @@ class TicketApplication(Application[UUID]):
 
     def get_ticket_by_id(self, ticket_id: UUID, *, number: int | None = None) -> Ticket:
         try:
-            ticket = self.repository.get(ticket_id)
+            ticket: Aggregate = self.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise errors.TicketNotFound(
                 f"No ticket #{number}." if number else f"No ticket {ticket_id}."
@@ -105,7 +106,7 @@ class TicketApplication(Application[UUID]):
 
     def _policy(self) -> AutoClosePolicy | None:
         try:
-            policy = self.repository.get(POLICY_ID)
+            policy: Aggregate = self.repository.get(POLICY_ID)
         except AggregateNotFoundError:
             return None
         assert isinstance(policy, AutoClosePolicy)
@@ -113,7 +114,7 @@ class TicketApplication(Application[UUID]):
 
     def receipt(self, key: str) -> Receipt | None:
         try:
-            receipt = self.repository.get(receipt_id_for(key))
+            receipt: Aggregate = self.repository.get(receipt_id_for(key))
         except AggregateNotFoundError:
             return None
         assert isinstance(receipt, Receipt)

@@ -38,7 +38,7 @@ class UnitOfWork:
         if isinstance(staged, Ticket):
             return staged
         try:
-            ticket = self.app.repository.get(ticket_id)
+            ticket: Aggregate = self.app.repository.get(ticket_id)
         except AggregateNotFoundError:
             raise errors.TicketNotFound(
                 f"No ticket #{number}." if number else f"No ticket {ticket_id}."

@@ -2,8 +2,83 @@
 
 from __future__ import annotations
 
+import json
+from typing import Annotated
+
 import typer
+
+replay_app = typer.Typer(help="Rebuild derived state from the event log.", no_args_is_help=True)
+
+
+def token(
+    role: Annotated[
+        str, typer.Option(help="agent, supervisor, admin, owner, requester, integration")
+    ],
+    email: Annotated[str | None, typer.Option(help="The caller's email.")] = None,
+    sub: Annotated[str | None, typer.Option(help="Token subject (default: the email).")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization (email domain).")] = None,
+    org_wide: Annotated[
+        bool, typer.Option("--org-wide", help="See the organization's tickets.")
+    ] = False,
+    ttl_hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 12,
+) -> None:
+    """Mint a Bearer token (HS256, HELPDESK_JWT_SECRET) for local use."""
+    from datetime import timedelta
+
+    from services.settings import get_settings
+    from services.ticket_service.adapters.http.auth import TOKEN_ROLES, mint_token
+
+    if role not in {r.value for r in TOKEN_ROLES}:
+        raise typer.BadParameter(f"unknown role {role!r}", param_hint="--role")
+    typer.echo(
+        mint_token(
+            get_settings().jwt_secret,
+            role=role,
+            email=email,
+            sub=sub,
+            org=org,
+            org_wide=org_wide,
+            ttl=timedelta(hours=ttl_hours),
+        )
+    )
+
+
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (``make openapi`` writes docs/openapi.json)."""
+    from services.ticket_service.adapters.http.app import openapi_json
+
+    typer.echo(openapi_json(), nl=False)
+
+
+@replay_app.command("projections")
+def replay_projections(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Report only; keep the views.")
+    ] = False,
+) -> None:
+    """Rebuild every read model (views, follow-up links) from the event log and report
+    which tickets differed from the incrementally maintained views."""
+    from services.ticket_service.adapters.read_models.projector import TicketViews
+    from services.ticket_service.bootstrap import build_application
+
+    report = TicketViews(build_application()).rebuild(dry_run=dry_run)
+    typer.echo(
+        json.dumps(
+            {
+                "position": report.position,
+                "tickets": report.tickets,
+                "added": report.added,
+                "removed": report.removed,
+                "changed": report.changed,
+                "unchanged": report.unchanged,
+                "dry_run": dry_run,
+            }
+        )
+    )
 
 
 def register(app: typer.Typer) -> None:
     """Add this service's commands and command groups to the root ``helpdesk`` app."""
+    app.command("token")(token)
+    app.command("openapi")(openapi)
+    app.add_typer(replay_app, name="replay")

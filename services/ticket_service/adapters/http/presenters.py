@@ -24,9 +24,7 @@ def ticket_doc(ticket: Ticket) -> dict[str, Any]:
 
 def comments(ticket: Ticket, *, public_only: bool) -> list[schemas.Comment]:
     return [
-        schemas.Comment.model_validate(c)
-        for c in ticket.comments
-        if c["public"] or not public_only
+        schemas.Comment.model_validate(c) for c in ticket.comments if c["public"] or not public_only
     ]
 
 

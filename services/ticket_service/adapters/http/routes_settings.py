@@ -7,7 +7,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Depends, Request
 
 from services.ticket_service.adapters.http import schemas
-from services.ticket_service.adapters.http.deps import AuthorizedClaims, Svc, authorize, call, context
+from services.ticket_service.adapters.http.deps import (
+    AuthorizedClaims,
+    Svc,
+    authorize,
+    call,
+    context,
+)
 from services.ticket_service.adapters.http.problems import documented
 
 router = APIRouter(prefix="/api/v1/settings", dependencies=[Depends(authorize)], tags=["settings"])
@@ -38,6 +44,6 @@ async def get_auto_close(claims: AuthorizedClaims, svc: Svc) -> schemas.AutoClos
 async def put_auto_close(
     body: schemas.AutoCloseIn, request: Request, claims: AuthorizedClaims, svc: Svc
 ) -> schemas.AutoCloseOut:
-    """Change the period (1–28 days); applies to tickets solved after the change."""
+    """Change the period (1 to 28 days); applies to tickets solved after the change."""
     await call(svc.tickets.change_auto_close_policy, body.after_days, context(request, claims))
     return period(await call(svc.tickets.auto_close_after))

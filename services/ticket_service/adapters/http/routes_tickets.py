@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
 from services.ticket_service.adapters.http import presenters, schemas
-from services.ticket_service.adapters.http.schemas import MAX_NUMBER
+from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
     Services,
@@ -18,8 +18,8 @@ from services.ticket_service.adapters.http.deps import (
     call,
     context,
 )
-from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
+from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
@@ -33,7 +33,9 @@ IdempotencyKey = Annotated[
         description="Retrying with the same key returns the first result, not a second ticket.",
     ),
 ]
-NON_NULLABLE = frozenset({"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"})
+NON_NULLABLE = frozenset(
+    {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
+)
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)], tags=["tickets"])
 
@@ -118,7 +120,7 @@ def parse_if_match(value: str | None) -> int | None:
     raw = value.strip().removeprefix("W/").strip('"')
     if not raw.isdigit() or len(raw) > 18:
         raise ProblemError(
-            422, "invalid_request", "If-Match must be a ticket version, e.g. If-Match: \"3\"."
+            422, "invalid_request", 'If-Match must be a ticket version, e.g. If-Match: "3".'
         )
     return int(raw)
 
@@ -230,9 +232,7 @@ async def ticket_events(number: Number, claims: AuthorizedClaims, svc: Svc) -> A
 
     def history() -> list[Any]:
         return [
-            env
-            for e in svc.tickets.ticket_events(number)
-            if (env := to_envelope(e)) is not None
+            env for e in svc.tickets.ticket_events(number) if (env := to_envelope(e)) is not None
         ]
 
     return {"events": await call(history)}
@@ -242,6 +242,7 @@ async def ticket_events(number: Number, claims: AuthorizedClaims, svc: Svc) -> A
     "/tickets/bulk",
     name="bulk_update",
     response_model=schemas.BulkOut,
+    response_model_exclude_none=True,
     responses=documented(401, 403, 422),
 )
 async def bulk_update(
@@ -252,8 +253,10 @@ async def bulk_update(
     changes = change_dict(bulk.changes)
     if changes.get("status") == Status.CLOSED:
         raise ProblemError(
-            403, "not_permitted", "Closing tickets in bulk is not permitted; tickets close "
-            "automatically after staying solved."
+            403,
+            "not_permitted",
+            "Closing tickets in bulk is not permitted; tickets close "
+            "automatically after staying solved.",
         )
     ctx = context(request, claims)
 

@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
 from contracts.events import Event
 
-
 MAX_NUMBER = 10**12
 """Ticket numbers above this are refused (422) before reaching the store."""
 TicketNumber = Annotated[int, Field(ge=1, le=MAX_NUMBER)]

@@ -131,8 +131,9 @@ class TicketViews:
             with self.tables.transaction(commit=not dry_run) as cur:
                 current = {
                     int(row["number"]): json.loads(row["doc"])
-                    for row in cur.execute("SELECT number, doc FROM helpdesk_view_tickets")
-                    .fetchall()
+                    for row in cur.execute(
+                        "SELECT number, doc FROM helpdesk_view_tickets"
+                    ).fetchall()
                 }
                 report = RebuildReport(
                     position=position,
@@ -219,9 +220,7 @@ class TicketViews:
             key="closed_position",
         )
 
-    def requests(
-        self, email: str, org: str | None, cursor: int | None, limit: int
-    ) -> Page:
+    def requests(self, email: str, org: str | None, cursor: int | None, limit: int) -> Page:
         """The caller's and CC'd tickets (and, with ``org``, the organization's)."""
         email = email.lower()
         if org is None:

@@ -1,0 +1,67 @@
+"""The closer as a process: a FastStream app around one :class:`CloserWorker`.
+
+``python -m services.closer_worker`` or ``helpdesk closer run``. SIGTERM/SIGINT stop it
+gracefully; SIGKILL loses nothing (leases expire, Kafka redelivers uncommitted events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from faststream import FastStream
+from prometheus_client import start_http_server
+
+from services.closer_worker.config import CloserConfig
+from services.closer_worker.worker import CloserWorker
+from services.settings import Settings
+
+
+def build_app(settings: Settings, config: CloserConfig | None = None) -> FastStream:
+    worker = CloserWorker(settings, config)
+    app = FastStream(worker.broker)
+
+    @app.after_startup
+    async def _start_background() -> None:
+        worker.start_background()
+
+    @app.on_shutdown
+    async def _stop_background() -> None:
+        await worker.stop_background()
+
+    @app.after_shutdown
+    async def _close_store() -> None:
+        await worker.store.close()
+
+    return app
+
+
+def run(settings: Settings, config: CloserConfig | None = None) -> None:
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.http_host)
+    asyncio.run(build_app(settings, config).run())
+
+
+async def rebuild_once(settings: Settings, config: CloserConfig | None = None) -> str:
+    """Rebuild the timer store from history without running a worker."""
+    worker = CloserWorker(settings, config)
+    try:
+        result = await worker.rebuild()
+    finally:
+        await worker.store.close()
+    if result.skipped:
+        return "another worker is rebuilding right now; nothing done"
+    return (
+        f"read {result.events_read} events, {result.timers_written} pending timers, "
+        f"{result.seconds:.2f}s"
+    )
+
+
+async def status(settings: Settings, config: CloserConfig | None = None) -> str:
+    worker = CloserWorker(settings, config)
+    try:
+        pending = await worker.store.pending()
+        built = await worker.store.is_built()
+        next_due = await worker.store.next_due()
+    finally:
+        await worker.store.close()
+    return f"pending={pending} built={built} next_due={next_due}"

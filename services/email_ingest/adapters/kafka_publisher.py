@@ -1,0 +1,54 @@
+"""Commands → ``helpdesk.ticket-commands`` with ``acks=all``: :meth:`publish` returns only
+once the broker has the record, which is when SMTP may answer 250."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from contracts.commands import CommandEnvelope
+from services.email_ingest.application.ports import PublishFailed
+from services.settings import Settings
+
+PUBLISH_TIMEOUT_SECONDS = 30.0
+
+
+class KafkaCommandPublisher:
+    def __init__(self, settings: Settings, *, topic: str | None = None) -> None:
+        if not settings.kafka_bootstrap:
+            raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+        self.topic = topic or settings.topic_commands
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            acks="all",
+            enable_idempotence=settings.kafka_idempotence,
+            client_id="helpdesk-email-ingest",
+            linger_ms=1,
+            request_timeout_ms=int(PUBLISH_TIMEOUT_SECONDS * 1000),
+        )
+
+    async def start(self) -> None:
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        await self.producer.stop()
+
+    async def publish(self, command: CommandEnvelope) -> None:
+        key = str(command.ticket_id or command.command_id).encode()
+        try:
+            await asyncio.wait_for(
+                self.producer.send_and_wait(
+                    self.topic,
+                    value=command.model_dump_json().encode(),
+                    key=key,
+                    headers=[
+                        ("content-type", b"application/json"),
+                        ("command_type", command.command_type.encode()),
+                    ],
+                ),
+                timeout=PUBLISH_TIMEOUT_SECONDS,
+            )
+        except (KafkaError, TimeoutError, OSError) as error:
+            raise PublishFailed(f"{type(error).__name__}: {error}") from error

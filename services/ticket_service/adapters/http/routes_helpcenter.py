@@ -1,0 +1,167 @@
+"""Help-center API for requesters and CC'd users: ``/helpcenter/v1/requests``.
+
+A ticket the caller may not see answers 404 (never 403: no leak of existence); one seen
+only through ``org_wide`` is read-only history (403 on comment and follow-up)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from contracts.common import Channel
+from services.ticket_service.adapters.http import presenters, schemas
+from services.ticket_service.adapters.http.audience import Audience, audience
+from services.ticket_service.adapters.http.auth import Claims
+from services.ticket_service.adapters.http.deps import (
+    AuthorizedClaims,
+    Services,
+    Svc,
+    authorize,
+    call,
+    context,
+)
+from services.ticket_service.adapters.http.problems import ProblemError, documented
+from services.ticket_service.adapters.http.routes_tickets import IdempotencyKey, Number
+from services.ticket_service.adapters.http.routes_views import (
+    CursorParam,
+    LimitParam,
+    parse_cursor,
+)
+from services.ticket_service.adapters.read_models.projector import Page
+from services.ticket_service.domain.ticket import Ticket
+
+router = APIRouter(
+    prefix="/helpcenter/v1/requests", dependencies=[Depends(authorize)], tags=["help center"]
+)
+
+
+def follow_up_url(number: int) -> str:
+    return f"/helpcenter/v1/requests/{number}/follow-ups"
+
+
+def visible(svc: Services, number: int, claims: Claims) -> tuple[Ticket, Audience]:
+    """The ticket and how the caller sees it; 404 unless they may see it at all."""
+    ticket = svc.tickets.get_ticket(number)
+    seen_as = audience(claims, ticket.requester, ticket.cc)
+    if seen_as == Audience.NONE:
+        raise ProblemError(404, "ticket_not_found", f"No request #{number}.")
+    return ticket, seen_as
+
+
+def as_participant(svc: Services, number: int, claims: Claims) -> Ticket:
+    ticket, seen_as = visible(svc, number, claims)
+    if seen_as != Audience.PARTICIPANT:
+        raise ProblemError(
+            403,
+            "not_permitted",
+            f"Request #{number} is your organization's; only its requester and CC'd users "
+            "can reply or follow up.",
+        )
+    return ticket
+
+
+@router.get(
+    "",
+    name="list_requests",
+    response_model=schemas.RequestPage,
+    responses=documented(401, 403, 422),
+)
+async def list_requests(
+    claims: AuthorizedClaims, svc: Svc, cursor: CursorParam = None, limit: LimitParam = 50
+) -> schemas.RequestPage:
+    """My requests: the caller's and CC'd tickets (the organization's with ``org_wide``),
+    newest first; closed ones show as ``solved``."""
+    after = parse_cursor(cursor)
+    org = claims.org if claims.org_wide else None
+
+    def read() -> Page:
+        svc.views.catch_up()
+        return svc.views.requests(claims.email or "", org, after, limit)
+
+    page = await run_in_threadpool(read)
+    return schemas.RequestPage(
+        requests=[
+            schemas.Request(
+                **presenters.request_fields(d, audience(claims, d["requester"], d["cc"]))
+            )
+            for d in page.docs
+        ],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get(
+    "/{number}",
+    name="get_request",
+    response_model=schemas.RequestDetail,
+    responses=documented(401, 403, 404, 422),
+)
+async def get_request(number: Number, claims: AuthorizedClaims, svc: Svc) -> schemas.RequestDetail:
+    ticket, seen_as = await call(visible, svc, number, claims)
+    return presenters.request_detail(ticket, seen_as)
+
+
+@router.post(
+    "/{number}/comments",
+    name="comment_request",
+    status_code=201,
+    response_model=schemas.RequestDetail,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def comment_request(
+    number: Number,
+    comment: schemas.RequestCommentIn,
+    request: Request,
+    claims: AuthorizedClaims,
+    svc: Svc,
+) -> schemas.RequestDetail:
+    """Reply on the request (pending/solved goes back to open); closed → 409."""
+
+    def reply() -> Ticket:
+        as_participant(svc, number, claims)
+        return svc.tickets.add_comment(
+            number,
+            context(request, claims),
+            body=comment.body,
+            public=True,
+            channel=Channel.HELP_CENTER,
+        )
+
+    ticket = await call(reply, follow_up_url=follow_up_url(number))
+    return presenters.request_detail(ticket, Audience.PARTICIPANT)
+
+
+@router.post(
+    "/{number}/follow-ups",
+    name="follow_up_request",
+    status_code=201,
+    response_model=schemas.RequestDetail,
+    responses=documented(401, 403, 404, 409, 422),
+)
+async def follow_up_request(
+    number: Number,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    svc: Svc,
+    body: Annotated[schemas.FollowUpIn | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.RequestDetail:
+    """A follow-up of one of the caller's closed requests (201 + ``Location``)."""
+    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+
+    def follow_up() -> Ticket:
+        as_participant(svc, number, claims)
+        return svc.tickets.create_follow_up(
+            number,
+            context(request, claims),
+            body=body.body if body else "",
+            channel=Channel.HELP_CENTER,
+            idempotency_key=key,
+        )
+
+    ticket = await call(follow_up)
+    response.headers["Location"] = f"/helpcenter/v1/requests/{ticket.number}"
+    return presenters.request_detail(ticket, Audience.PARTICIPANT)

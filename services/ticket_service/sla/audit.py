@@ -1,0 +1,223 @@
+"""Streams a whole history through per-ticket clocks with memory bounded by the number of
+tickets still active, not by the length of the history.
+
+A ticket's row is final once it closes (Closed is final), so it leaves memory for a private
+temporary SQLite file, which later gives the rows in ticket-number order and the exact
+percentiles. Only tickets still active at the end are held in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from uuid import UUID
+
+from services.ticket_service.sla.clock import TicketClock, TicketRow
+from services.ticket_service.sla.facts import Fact, Kind
+from services.ticket_service.sla.policy import SlaPolicy
+
+_FLUSH = 5_000
+_COLUMNS = tuple(TicketRow.__dataclass_fields__)
+PERCENTILES = (50, 90, 95)
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """Which tickets the report shows: created in [created_from, created_to) (microseconds),
+    with one of ``priorities`` (all when empty)."""
+
+    created_from: int | None = None
+    created_to: int | None = None
+    priorities: frozenset[str] = frozenset()
+
+    def accepts(self, row: TicketRow) -> bool:
+        if self.created_from is not None and row.created_at < self.created_from:
+            return False
+        if self.created_to is not None and row.created_at >= self.created_to:
+            return False
+        return not self.priorities or row.priority in self.priorities
+
+
+@dataclass(frozen=True)
+class MetricTotals:
+    breached: int
+    running: int
+    stopped: int
+    """Tickets whose clock stopped with a figure (the percentiles are over these)."""
+    percentiles: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Totals:
+    tickets: int
+    first_reply: MetricTotals
+    resolution: MetricTotals
+    agent_work: MetricTotals
+
+
+class Audit:
+    """Feed facts in any order across tickets (per-ticket order as recorded); then
+    :meth:`finish` at the audit instant."""
+
+    def __init__(
+        self, policy: SlaPolicy, *, as_of: int | None = None, rows: RowFilter | None = None
+    ) -> None:
+        self.policy = policy
+        self.as_of = as_of
+        self.filter = rows or RowFilter()
+        self.last_at: int | None = None
+        self.facts = 0
+        self._active: dict[UUID, TicketClock] = {}
+        self._done_pending: set[bytes] = set()
+        self._rows_pending: list[tuple[object, ...]] = []
+        self._done_rows: list[tuple[bytes]] = []
+        # "" = a private temporary database on disk, removed when closed.
+        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db.execute("CREATE TABLE done (id BLOB PRIMARY KEY) WITHOUT ROWID")
+        self._db.execute(f"CREATE TABLE rows ({', '.join(_COLUMNS)}, PRIMARY KEY (number))")
+
+    # ---- feeding ------------------------------------------------------------------------
+
+    def feed(self, facts: Iterable[Fact | None]) -> None:
+        add = self.add
+        for fact in facts:
+            if fact is not None:
+                add(fact)
+
+    def add(self, fact: Fact) -> None:
+        as_of = self.as_of
+        if as_of is not None and fact.at > as_of:
+            return
+        self.facts += 1
+        if self.last_at is None or fact.at > self.last_at:
+            self.last_at = fact.at
+        clock = self._active.get(fact.ticket_id)
+        if clock is None:
+            if fact.kind != Kind.CREATED or self._is_done(fact.ticket_id):
+                return  # a repeat of a finished ticket, or events of a ticket created after T
+            clock = TicketClock(fact, self.policy)
+            if not clock.closed:
+                self._active[fact.ticket_id] = clock
+                return
+        else:
+            clock.apply(fact, self.policy)
+        if clock.closed:
+            self._active.pop(fact.ticket_id, None)
+            self._retire(clock, clock.closed_at or fact.at)
+
+    def _is_done(self, ticket_id: UUID) -> bool:
+        key = ticket_id.bytes
+        if key in self._done_pending:
+            return True
+        return self._db.execute("SELECT 1 FROM done WHERE id = ?", (key,)).fetchone() is not None
+
+    def _retire(self, clock: TicketClock, at: int) -> None:
+        key = clock.ticket_id.bytes
+        self._done_pending.add(key)
+        self._done_rows.append((key,))
+        row = clock.row(at, self.policy)
+        if self.filter.accepts(row):
+            self._rows_pending.append(_values(row))
+        if len(self._done_rows) >= _FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        marks = ", ".join("?" for _ in _COLUMNS)
+        self._db.executemany("INSERT OR IGNORE INTO done VALUES (?)", self._done_rows)
+        self._db.executemany(f"INSERT OR REPLACE INTO rows VALUES ({marks})", self._rows_pending)
+        self._done_rows.clear()
+        self._rows_pending.clear()
+        self._done_pending.clear()
+
+    # ---- results ------------------------------------------------------------------------
+
+    def finish(self) -> AuditResult:
+        """Stop the remaining clocks at the audit instant: ``as_of``, or else the time of
+        the last fact (never "now": the same history always gives the same report)."""
+        as_of = self.as_of if self.as_of is not None else (self.last_at or 0)
+        for clock in self._active.values():
+            row = clock.row(as_of, self.policy)
+            if self.filter.accepts(row):
+                self._rows_pending.append(_values(row))
+        self._active.clear()
+        self._flush()
+        self._db.commit()
+        return AuditResult(self._db, as_of=as_of, facts=self.facts)
+
+
+class AuditResult:
+    def __init__(self, db: sqlite3.Connection, *, as_of: int, facts: int) -> None:
+        self._db = db
+        self.as_of = as_of
+        self.facts = facts
+
+    def rows(self) -> Iterator[TicketRow]:
+        """Rows in ticket-number order, streamed from the spill file."""
+        cursor = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM rows ORDER BY number")
+        for values in cursor:
+            yield _row(values)
+
+    def totals(self) -> Totals:
+        (tickets,) = self._db.execute("SELECT count(*) FROM rows").fetchone()
+        return Totals(
+            tickets=tickets,
+            first_reply=self._metric(
+                "first_reply", "first_reply_breached", "first_reply_running",
+                "first_reply IS NOT NULL AND NOT first_reply_running",
+            ),
+            resolution=self._metric(
+                "resolution", "resolution_breached", "resolution_running",
+                "NOT resolution_running",
+            ),
+            agent_work=self._metric("agent_work", None, None, "NOT resolution_running"),
+        )
+
+    def _metric(
+        self, column: str, breached: str | None, running: str | None, stopped: str
+    ) -> MetricTotals:
+        def count(where: str | None) -> int:
+            if where is None:
+                return 0
+            return int(self._db.execute(f"SELECT count(*) FROM rows WHERE {where}").fetchone()[0])
+
+        n = count(stopped)
+        ranks = {max(1, -(-p * n // 100)): p for p in PERCENTILES} if n else {}
+        found: dict[int, int] = {}
+        if ranks:
+            cursor = self._db.execute(
+                f"SELECT {column} FROM rows WHERE {stopped} ORDER BY {column}"
+            )
+            for rank, (value,) in enumerate(cursor, start=1):
+                if rank in ranks:
+                    found[ranks[rank]] = value
+                if rank >= max(ranks):
+                    break
+        return MetricTotals(
+            breached=count(breached),
+            running=count(running),
+            stopped=n,
+            percentiles=tuple(found.get(p) for p in PERCENTILES),
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _values(row: TicketRow) -> tuple[object, ...]:
+    values = [getattr(row, c) for c in _COLUMNS]
+    values[1] = row.ticket_id.bytes
+    return tuple(values)
+
+
+def _row(values: tuple[object, ...]) -> TicketRow:
+    fields = dict(zip(_COLUMNS, values, strict=True))
+    fields["ticket_id"] = UUID(bytes=fields["ticket_id"])  # type: ignore[arg-type]
+    for flag in (
+        "first_reply_running",
+        "first_reply_breached",
+        "resolution_running",
+        "resolution_breached",
+    ):
+        fields[flag] = bool(fields[flag])
+    return TicketRow(**fields)  # type: ignore[arg-type]
