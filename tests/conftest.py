@@ -6,23 +6,16 @@ All service fixtures are lazy: a test that uses none of them starts no process.
 from __future__ import annotations
 
 import re
-import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-# Make ``tests.fixtures`` importable however pytest is invoked (``pytest`` vs ``python -m``).
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.fixtures.kafka import tansu_process  # noqa: E402
-from tests.fixtures.postgres import create_database, drop_database  # noqa: E402
-from tests.fixtures.processes import LocalProcess  # noqa: E402
-from tests.fixtures.redis import redis_process  # noqa: E402
-from tests.fixtures.services import kafka_service, postgres_service, redis_service  # noqa: E402
+from tests.fixtures.kafka import tansu_process
+from tests.fixtures.postgres import create_database, drop_database
+from tests.fixtures.processes import LocalProcess
+from tests.fixtures.redis import redis_process
+from tests.fixtures.services import kafka_service, postgres_service, redis_service
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ class CloserConfig(BaseSettings):
     redis_prefix: str = "helpdesk:closer"
     lease_seconds: float = 30.0
     batch_size: int = 500
+    fire_concurrency: int = 2
+    """Firing loops per worker: one claims and builds while another waits for acks."""
     idle_poll_seconds: float = 0.2
     consume_max_records: int = 1000
     session_timeout_ms: int = 10_000
@@ -21,3 +23,5 @@ class CloserConfig(BaseSettings):
     rebuild_check_seconds: float = 5.0
     """How often a worker checks that Redis still holds its timers (rebuilds if not)."""
     rebuild_lock_seconds: float = 600.0
+    log_level: str = "INFO"
+    """Of the process's structlog output; DEBUG adds one line per close with its lateness."""

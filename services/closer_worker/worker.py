@@ -28,6 +28,11 @@ from services.closer_worker.config import CloserConfig
 from services.settings import Settings
 
 
+async def _undecoded(message: object) -> None:
+    """The handler parses the raw records itself; skip FastStream's JSON decoding."""
+    return None
+
+
 class CloserWorker:
     def __init__(self, settings: Settings, config: CloserConfig | None = None) -> None:
         if not settings.kafka_bootstrap or not settings.redis_url:
@@ -43,9 +48,14 @@ class CloserWorker:
         )
         self.store = RedisTimerStore.from_url(settings.redis_url, config.redis_prefix)
         self.history = KafkaEventHistory(settings.kafka_bootstrap, settings.topic_events)
+        self.publisher = KafkaCommandPublisher(
+            settings.kafka_bootstrap,
+            settings.topic_commands,
+            enable_idempotence=settings.kafka_idempotence,
+        )
         self.firer = Firer(
             self.store,
-            KafkaCommandPublisher(self.broker, settings.topic_commands),
+            self.publisher,
             FiringPolicy(
                 batch_size=config.batch_size,
                 lease_seconds=config.lease_seconds,
@@ -62,6 +72,7 @@ class CloserWorker:
             max_records=config.consume_max_records,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_undecoded,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
         )
@@ -76,14 +87,18 @@ class CloserWorker:
     async def start(self) -> None:
         """Connect, join the consumer group, and start firing and watching."""
         await self.broker.start()
-        self.start_background()
+        await self.start_background()
 
-    def start_background(self) -> None:
+    async def start_background(self) -> None:
+        await self.publisher.start()
         self._stop.clear()
         self._tasks = [
-            asyncio.create_task(self.firer.run(self._stop), name=f"closer-{self.name}-fire"),
-            asyncio.create_task(self._watch_store(), name=f"closer-{self.name}-watch"),
+            asyncio.create_task(self.firer.run(self._stop), name=f"closer-{self.name}-fire-{n}")
+            for n in range(max(1, self.config.fire_concurrency))
         ]
+        self._tasks.append(
+            asyncio.create_task(self._watch_store(), name=f"closer-{self.name}-watch")
+        )
         obs.log.info("closer_started", worker=self.name, group=self.config.group_id)
 
     async def stop(self) -> None:
@@ -97,6 +112,7 @@ class CloserWorker:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.publisher.stop()
         obs.log.info("closer_stopped", worker=self.name, closes=self.firer.closes_published)
 
     async def __aenter__(self) -> CloserWorker:

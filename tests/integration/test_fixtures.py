@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import psycopg
 import pytest
 import redis.asyncio as aioredis
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics
 from tests.fixtures.processes import LocalProcess, tcp_check
@@ -38,20 +37,19 @@ async def consume_and_commit(
     )
     await consumer.start()
     try:
-        deadline = time.monotonic() + 30
-        while not consumer.assignment() and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        assert consumer.assignment(), "no partitions assigned within 30s"
         values: list[bytes] = []
-        while len(values) < expected and time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=200)
-            values += [record.value or b"" for records in batches.values() for record in records]
-        batches = await consumer.getmany(timeout_ms=int(quiet_s * 1000))
-        values += [record.value or b"" for records in batches.values() for record in records]
+        async with asyncio.timeout(30):  # group join, then the expected records
+            while not consumer.assignment() or len(values) < expected:
+                values += _values(await consumer.getmany(timeout_ms=200))
+        values += _values(await consumer.getmany(timeout_ms=int(quiet_s * 1000)))
         await consumer.commit()
         return values
     finally:
         await consumer.stop()
+
+
+def _values(batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> list[bytes]:
+    return [record.value or b"" for records in batches.values() for record in records]
 
 
 async def test_kafka_produce_consume_commit(kafka_bootstrap: str, kafka_topic_prefix: str) -> None:

@@ -1,6 +1,8 @@
 """The event history read straight from ``helpdesk.ticket-events``: a fresh consumer with no
 group (it commits nothing and disturbs no one), every partition from its first offset up to
-the end offsets taken when the read starts.
+the end offsets taken when the read starts, and on until a poll comes back empty (Tansu
+reports the base offset of a partition's last record batch plus one as its end offset, so
+the reported end can fall short of the last record; reading on is right on Kafka too).
 
 This is the closer's only source of history: it needs nothing of the ticket service but the
 topic, which must keep its events (retention ``-1``, as an event log does) for a rebuild to
@@ -17,6 +19,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts.events import Event
 from services.closer_worker.adapters.event_records import parse_record
 
+MAX_POLLS = 10_000_000
+"""Only a guard: the read ends at the first empty poll after the end offsets."""
+
 
 class KafkaEventHistory:
     def __init__(
@@ -25,11 +30,13 @@ class KafkaEventHistory:
         topic: str,
         *,
         max_records: int = 5000,
+        poll_timeout_ms: int = 300,
         consumer_options: dict[str, Any] | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.max_records = max_records
+        self.poll_timeout_ms = poll_timeout_ms
         self.consumer_options = consumer_options or {}
 
     async def read(self) -> AsyncIterator[Event]:
@@ -48,20 +55,23 @@ class KafkaEventHistory:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
-            remaining = {tp for tp in partitions if end[tp] > await consumer.position(tp)}
-            while remaining:
-                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                for tp, records in batches.items():
+            reached_end = False
+            for _ in range(MAX_POLLS):
+                batches = await consumer.getmany(
+                    timeout_ms=self.poll_timeout_ms, max_records=self.max_records
+                )
+                for records in batches.values():
                     for record in records:
-                        if record.offset >= end[tp]:
-                            break
                         event = parse_record(record.value, record.headers)
                         if event is not None:
                             yield event
-                for tp in list(remaining):
-                    if await consumer.position(tp) >= end[tp]:
-                        remaining.discard(tp)
-                        consumer.pause(tp)
+                if not reached_end:
+                    positions = [await consumer.position(tp) for tp in partitions]
+                    reached_end = all(
+                        p >= end[tp] for p, tp in zip(positions, partitions, strict=True)
+                    )
+                if reached_end and not batches:
+                    return
         finally:
             await consumer.stop()
 

@@ -76,6 +76,8 @@ class Firer:
             obs.log.info(
                 "closes_published",
                 count=len(done),
+                closes_total=self.closes_published,
+                pending=await self.store.pending(),
                 lateness_min_s=round(min(lateness), 3),
                 lateness_max_s=round(max(lateness), 3),
             )

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from services.email_ingest.application.commands import build_command, valid_address
 from services.email_ingest.application.ports import (
     CommandPublisher,
+    PublishFailed,
     Quarantine,
     TicketIndex,
 )
@@ -84,6 +85,23 @@ class IngestService:
         mail_from: str | None = None,
         recipients: tuple[str, ...] = (),
         max_bytes: int | None = None,
+    ) -> IngestOutcome:
+        try:
+            return await self._ingest(raw, mail_from, recipients, max_bytes)
+        except PublishFailed:
+            raise
+        except Exception as error:  # a bug must not lose the message: keep it
+            log.exception("email ingest failed; quarantining")
+            return self._quarantine(
+                raw, "internal_error", f"{type(error).__name__}: {error}", mail_from, recipients
+            )
+
+    async def _ingest(
+        self,
+        raw: bytes,
+        mail_from: str | None,
+        recipients: tuple[str, ...],
+        max_bytes: int | None,
     ) -> IngestOutcome:
         limit = self.max_bytes if max_bytes is None else max_bytes
         if len(raw) > limit:

@@ -43,7 +43,7 @@ class _TextCollector(HTMLParser):
         elif tag == "blockquote":
             self._quote_depth = max(0, self._quote_depth - 1)
             self.parts.append("\n")
-        elif tag in _BLOCK:
+        elif tag in _BLOCK and tag != "li":
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:

@@ -77,8 +77,19 @@ def replay_projections(
     )
 
 
+def register_sla(app: typer.Typer) -> None:
+    """``helpdesk sla audit``: SLA reports replayed from the store or the events topic."""
+    from services.ticket_service.sla.command import sla_app
+
+    app.add_typer(sla_app, name="sla")
+
+
 def register(app: typer.Typer) -> None:
     """Add this service's commands and command groups to the root ``helpdesk`` app."""
+    register_sla(app)
     app.command("token")(token)
     app.command("openapi")(openapi)
     app.add_typer(replay_app, name="replay")
+    from services.ticket_service.entrypoints.kafka_cli import register_kafka
+
+    register_kafka(app)

@@ -60,8 +60,9 @@ class BusinessCalendar:
 
     time_zone: str = "UTC"
     weekly: tuple[tuple[Window, ...], ...] = field(
-        default_factory=lambda: tuple(((9 * 3600 * MICROS, 17 * 3600 * MICROS),) for _ in range(5))
-        + ((), ())
+        default_factory=lambda: (
+            (*tuple(((9 * 3600 * MICROS, 17 * 3600 * MICROS),) for _ in range(5)), (), ())
+        )
     )
     holidays: tuple[date, ...] = ()
 

@@ -23,6 +23,7 @@ from services.ticket_service.sla.policy import SlaPolicy
 
 WORKING = frozenset({"new", "open"})
 ACTIVE = frozenset({"new", "open", "pending", "on_hold", "solved"})
+_STATUS, _REPLY, _PRIORITY, _CLOSED = Kind.STATUS, Kind.REPLY, Kind.PRIORITY, Kind.CLOSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,21 +91,19 @@ class TicketClock:
 
     def apply(self, fact: Fact, policy: SlaPolicy) -> None:
         """Advance by one fact of this ticket; older or repeated versions are ignored
-        (Kafka delivers at least once)."""
-        if fact.version <= self.version or self.closed:
+        (Kafka delivers at least once), and nothing changes a closed ticket's figures."""
+        if fact.version <= self.version or self.closed_at is not None:
             return
         self.version = fact.version
         kind = fact.kind
-        if kind == Kind.STATUS:
-            assert fact.status is not None
-            self._move(fact.status, fact.at, policy)
-        elif kind == Kind.REPLY:
+        if kind == _STATUS:
+            self._move(fact.status, fact.at, policy)  # type: ignore[arg-type]
+        elif kind == _REPLY:
             if self.replied_at is None and self.reply_stop is None:
                 self.replied_at = fact.at
-        elif kind == Kind.PRIORITY:
-            assert fact.priority is not None
-            self.priority = fact.priority
-        elif kind == Kind.CLOSED:
+        elif kind == _PRIORITY:
+            self.priority = fact.priority  # type: ignore[assignment]
+        elif kind == _CLOSED:
             self._move("closed", fact.at, policy)
 
     def _move(self, new: str, at: int, policy: SlaPolicy) -> None:

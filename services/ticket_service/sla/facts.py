@@ -45,7 +45,9 @@ def fact_from_envelope(envelope: ev.EventEnvelope) -> Fact | None:
     at = to_micros(envelope.occurred_at)
     if isinstance(envelope, ev.TicketCreated | ev.FollowUpCreated):
         data = envelope.data
-        origin = data.follow_up_of.number if isinstance(envelope, ev.FollowUpCreated) else None
+        origin = (
+            envelope.data.follow_up_of.number if isinstance(envelope, ev.FollowUpCreated) else None
+        )
         return Fact(
             *head,
             Kind.CREATED,

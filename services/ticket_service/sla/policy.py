@@ -66,9 +66,10 @@ class SlaPolicy:
     targets: dict[Priority, Targets] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
     calendar: BusinessCalendar | None = None
 
-    @property
-    def clock(self) -> Clock:
-        return self.calendar or CalendarTime()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clock", self.calendar or CalendarTime())
+
+    clock: Clock = field(init=False, repr=False, compare=False, default=CalendarTime())
 
     def for_priority(self, priority: str) -> Targets:
         try:

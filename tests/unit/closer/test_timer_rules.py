@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
 from contracts import CommandAdapter
@@ -56,7 +56,7 @@ def test_other_events_do_nothing() -> None:
 
 def test_due_time_is_kept_in_utc() -> None:
     tid = uuid4()
-    local = DUE.astimezone(__import__("datetime").timezone(timedelta(hours=5)))
+    local = DUE.astimezone(timezone(timedelta(hours=5)))
     change = change_for(solved(tid, 2, 1, local))
     assert isinstance(change, Schedule)
     assert change.timer.due_at == DUE

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -35,6 +37,23 @@ class InvalidToken(Exception):
 
 
 def decode_token(token: str, secret: str) -> Claims:
+    """Verify and decode; a verified token is remembered until it expires (HMAC and JSON
+    decoding are a noticeable share of a request's cost)."""
+    claims, expires = _verified(token, secret)
+    if expires is not None and expires <= time.time():
+        _verified.cache_clear()
+        return _decode(token, secret)  # raises: expired
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, secret: str) -> tuple[Claims, float | None]:
+    claims = _decode(token, secret)
+    expires = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    return claims, float(expires) if expires is not None else None
+
+
+def _decode(token: str, secret: str) -> Claims:
     try:
         payload = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "role"]}

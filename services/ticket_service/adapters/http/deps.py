@@ -49,7 +49,7 @@ class ServiceHolder:
         return self._services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     holder: ServiceHolder = request.app.state.services
     return holder.get()
 
@@ -57,7 +57,7 @@ def services(request: Request) -> Services:
 bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, email, role claims.")
 
 
-def current_claims(
+async def current_claims(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Claims:
@@ -70,7 +70,7 @@ def current_claims(
         raise ProblemError(401, "invalid_token", f"The token is not valid: {error}.") from None
 
 
-def authorize(request: Request, claims: Annotated[Claims, Depends(current_claims)]) -> Claims:
+async def authorize(request: Request, claims: Annotated[Claims, Depends(current_claims)]) -> Claims:
     """The role table, applied to the route being called (its name is the operation)."""
     operation = request.scope["route"].name
     if not allowed(operation, claims.role):

@@ -116,12 +116,13 @@ def install(app: FastAPI) -> None:
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the problem statuses a route can answer."""
+    """OpenAPI ``responses`` entries for the problem statuses a route can answer (always
+    400 for an unparseable body and 401 without a valid token)."""
     return {
         s: {
             "model": Problem,
             "description": TITLES.get(s, "Error"),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for s in statuses
+        for s in sorted({400, 401, *statuses})
     }

@@ -66,7 +66,10 @@ def detail(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetai
 
 
 async def present(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetail:
-    return await run_in_threadpool(detail, svc, ticket, claims)
+    """Only the integration view needs the read model (a blocking catch-up)."""
+    if claims.role == Role.INTEGRATION:
+        return await run_in_threadpool(detail, svc, ticket, claims)
+    return detail(svc, ticket, claims)
 
 
 def created(response: Response, ticket: Ticket) -> None:

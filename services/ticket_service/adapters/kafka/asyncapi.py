@@ -4,7 +4,9 @@ committed as ``docs/asyncapi.yaml``, a test fails when it is stale)."""
 from __future__ import annotations
 
 from importlib.metadata import version
+from typing import Any
 
+import yaml
 from faststream.specification import AsyncAPI
 
 from services.settings import Settings
@@ -35,4 +37,17 @@ def asyncapi_yaml(settings: Settings | None = None) -> str:
         ),
         schema_version="3.0.0",
     )
-    return spec.to_specification().to_yaml()
+    return _canonical_yaml(spec.to_specification().to_jsonable())
+
+
+def _canonical_yaml(document: dict[str, Any]) -> str:
+    """FastStream keeps publishers in a WeakSet, so channel order varies between runs:
+    sort the named maps so that the committed file only changes when the contract does."""
+    for key in ("channels", "operations"):
+        if key in document:
+            document[key] = dict(sorted(document[key].items()))
+    components = document.get("components", {})
+    for key in ("messages", "schemas"):
+        if key in components:
+            components[key] = dict(sorted(components[key].items()))
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)

@@ -82,13 +82,16 @@ def declare_ticket_channels(
     max_records: int = DEFAULT_MAX_RECORDS,
     include_in_schema: bool = True,
     consumer_options: dict[str, Any] | None = None,
+    batch: bool = True,
 ) -> Any:
-    """Declare the subscriber and the publishers; returns the dead-letter publisher."""
+    """Declare the subscriber and the publishers; returns the dead-letter publisher.
+    (``batch=False`` only for the document: one record carries one command.)"""
+    batching: dict[str, Any] = (
+        {"batch": True, "max_records": max_records, "batch_timeout_ms": 100} if batch else {}
+    )
     broker.subscriber(
         settings.topic_commands,
-        batch=True,
-        max_records=max_records,
-        batch_timeout_ms=100,
+        **batching,
         group_id=group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
@@ -154,8 +157,8 @@ def specification_broker(settings: Settings) -> KafkaBroker:
     """A broker declaring the same channels with typed payloads, for the AsyncAPI document."""
     broker = build_broker(settings)
 
-    async def ticket_commands(commands: list[Command]) -> None:
+    async def ticket_commands(command: Command) -> None:
         """Never run: documents the payload of the commands channel."""
 
-    declare_ticket_channels(broker, settings, ticket_commands)
+    declare_ticket_channels(broker, settings, ticket_commands, batch=False)
     return broker

@@ -44,7 +44,8 @@ class CommandIntake:
         self.app = app
         self.consumer_group = consumer_group
         self._publish_dead_letter = publish_dead_letter
-        self._apply = apply
+        self.apply = apply
+        """Applies decoded commands to the store (replaceable: tests simulate outages)."""
         self._failures = 0
         self.batches = 0
         self.commands = 0
@@ -85,7 +86,7 @@ class CommandIntake:
                 poison.append((record, refused))
         outcomes: list[Outcome] = []
         if commands:
-            outcomes = await asyncio.to_thread(self._apply, self.app, commands)
+            outcomes = await asyncio.to_thread(self.apply, self.app, commands)
         for record, why in poison:
             log.warning(
                 "intake: dead-lettering %s/%d@%d: %s",

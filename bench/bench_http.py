@@ -1,0 +1,164 @@
+"""HTTP create+update throughput at fixed concurrency against a real uvicorn server on
+loopback, next to the bare eventsourcing baseline (one save per command, SQLite file)
+measured in the same run; with p50/p99 request latency."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.baseline import bare_commands_per_second
+from bench.report import Row
+from services.ticket_service.adapters.http.auth import mint_token
+from tests.fixtures.processes import LocalProcess
+
+CONCURRENCY = 16
+PAIRS = 1500
+"""Each pair is one POST /api/v1/tickets and one PATCH /api/v1/tickets/{n}."""
+WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "1"))
+SECRET = "bench-secret-bench-secret-bench-secret!"
+
+
+def _server(data_dir: Path) -> LocalProcess:
+    def argv(port: int) -> list[str]:
+        return [
+            "env",
+            f"HELPDESK_DATA_DIR={data_dir}",
+            f"HELPDESK_HTTP_PORT={port}",
+            f"HELPDESK_JWT_SECRET={SECRET}",
+            "HELPDESK_KAFKA_BOOTSTRAP=",
+            "HELPDESK_REDIS_URL=",
+            "HELPDESK_DATABASE_URL=",
+            sys.executable,
+            "-m",
+            "services.ticket_service.entrypoints.http",
+            "--workers",
+            str(WORKERS),
+        ]
+
+    def ready(address: str) -> None:
+        httpx.get(f"http://{address}/healthz", timeout=1.0).raise_for_status()
+
+    return LocalProcess("http-bench", argv, ready=ready, cwd=Path(__file__).resolve().parents[1])
+
+
+class Connection:
+    """A minimal keep-alive HTTP/1.1 client over asyncio streams: the load generator
+    shares the machine with the server, so it must cost far less than the server does
+    per request (httpx costs about as much as the server here)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        return cls(*await asyncio.open_connection(host, port))
+
+    async def request(
+        self, method: str, path: str, body: dict[str, object] | None, token: str
+    ) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = (
+            f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + payload)
+        status_line = await self.reader.readline()
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+        content = await self.reader.readexactly(length)
+        return int(status_line.split()[1]), content
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def _load(address: str) -> tuple[float, list[float]]:
+    token = mint_token(SECRET, role="agent", email="bench@example.com")
+    host, _, port = address.rpartition(":")
+    latencies: list[float] = []
+    remaining = PAIRS
+
+    async def timed(
+        conn: Connection, method: str, path: str, body: dict[str, object] | None
+    ) -> bytes:
+        start = time.perf_counter()
+        status, content = await conn.request(method, path, body, token)
+        latencies.append(time.perf_counter() - start)
+        if status >= 300:
+            raise RuntimeError(f"{method} {path}: {status} {content[:200]!r}")
+        return content
+
+    async def worker(conn: Connection) -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            created = await timed(
+                conn, "POST", "/api/v1/tickets", {"subject": "Bench", "requester": "r@example.com"}
+            )
+            number = json.loads(created)["number"]
+            await timed(conn, "PATCH", f"/api/v1/tickets/{number}", {"status": "open"})
+
+    conns = [await Connection.open(host, int(port)) for _ in range(CONCURRENCY)]
+    try:
+        await asyncio.gather(*(timed(c, "GET", "/healthz", None) for c in conns))
+        latencies.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in conns))
+        elapsed = time.perf_counter() - start
+    finally:
+        for c in conns:
+            c.close()
+    return len(latencies) / elapsed, latencies
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    """CPU time of the server and its workers (user + system)."""
+    total = 0.0
+    for p in [process, *process.children(recursive=True)]:
+        times = p.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def run() -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        baseline = bare_commands_per_second(str(root / "baseline.sqlite3"), PAIRS * 2)
+        with _server(root / "http") as server:
+            process = psutil.Process(server.pid)
+            cpu_before = _cpu_seconds(process)
+            rate, latencies = asyncio.run(_load(server.address))
+            server_cpu_ms = (_cpu_seconds(process) - cpu_before) * 1000 / len(latencies)
+    q = statistics.quantiles(latencies, n=100)
+    note = (
+        f"{PAIRS} creates + {PAIRS} updates, {CONCURRENCY} keep-alive connections, uvicorn "
+        "(1 process, h11) on loopback, SQLite file; load generator on the same 2 cores"
+    )
+    return [
+        Row(
+            "http",
+            "HTTP create+update commands/s",
+            rate,
+            "commands/s",
+            "bare eventsourcing, 1 save/command",
+            baseline,
+            ">= 0.5x baseline",
+            note,
+        ),
+        Row("http", "HTTP request latency p50", q[49] * 1000, "ms", note=note),
+        Row("http", "HTTP request latency p99", q[98] * 1000, "ms", note=note),
+        Row("http", "server CPU per request", server_cpu_ms, "ms", note=note),
+    ]

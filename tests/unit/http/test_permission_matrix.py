@@ -1,0 +1,178 @@
+"""Every role x every endpoint x {active, closed, other requester's ticket}: the exact
+status code of design §9. The table below is the whole specification of this test.
+
+Ticket kinds: ``active`` and ``closed`` belong to the requester ann@example.com (the
+requester role's token); ``other`` is an active ticket of bob@example.org. ``-`` rows take
+no ticket. Each case runs on freshly created tickets. Integrations may set ``closed``
+(a no-op on a closed ticket) and edit the integration-editable fields of a closed ticket;
+nobody reopens one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.unit.http.api_client import OTHER, Api
+
+ROLES = ("agent", "supervisor", "admin", "owner", "integration", "requester")
+
+MATRIX = """
+operation              | kind   | agent | supervisor | admin | owner | integration | requester
+create_ticket          | -      | 201   | 201        | 201   | 201   | 201         | 403
+create_ticket_closed   | -      | 422   | 422        | 422   | 422   | 422         | 403
+get_ticket             | active | 200   | 200        | 200   | 200   | 200         | 403
+get_ticket             | closed | 200   | 200        | 200   | 200   | 200         | 403
+get_ticket             | other  | 200   | 200        | 200   | 200   | 200         | 403
+update_priority        | active | 200   | 200        | 200   | 200   | 200         | 403
+update_priority        | closed | 409   | 409        | 409   | 409   | 200         | 403
+update_priority        | other  | 200   | 200        | 200   | 200   | 200         | 403
+update_subject         | closed | 409   | 409        | 409   | 409   | 409         | 403
+set_closed             | active | 403   | 403        | 403   | 403   | 200         | 403
+set_closed             | other  | 403   | 403        | 403   | 403   | 200         | 403
+set_closed             | closed | 403   | 403        | 403   | 403   | 200         | 403
+reopen                 | closed | 409   | 409        | 409   | 409   | 409         | 403
+add_comment            | active | 201   | 201        | 201   | 201   | 201         | 403
+add_comment            | closed | 409   | 409        | 409   | 409   | 409         | 403
+add_comment            | other  | 201   | 201        | 201   | 201   | 201         | 403
+create_follow_up       | active | 409   | 409        | 409   | 409   | 409         | 403
+create_follow_up       | closed | 201   | 201        | 201   | 201   | 201         | 403
+create_follow_up       | other  | 409   | 409        | 409   | 409   | 409         | 403
+ticket_events          | active | 200   | 200        | 200   | 200   | 200         | 403
+ticket_events          | closed | 200   | 200        | 200   | 200   | 200         | 403
+ticket_events          | other  | 200   | 200        | 200   | 200   | 200         | 403
+bulk_update            | active | 200   | 200        | 200   | 200   | 403         | 403
+bulk_update            | closed | 200   | 200        | 200   | 200   | 403         | 403
+bulk_set_closed        | active | 403   | 403        | 403   | 403   | 403         | 403
+view_all               | -      | 200   | 200        | 200   | 200   | 403         | 403
+view_closed            | -      | 200   | 200        | 200   | 200   | 403         | 403
+get_auto_close         | -      | 200   | 200        | 200   | 200   | 403         | 403
+put_auto_close         | -      | 403   | 403        | 200   | 200   | 403         | 403
+put_auto_close_invalid | -      | 403   | 403        | 422   | 422   | 403         | 403
+list_requests          | -      | 403   | 403        | 403   | 403   | 403         | 200
+get_request            | active | 403   | 403        | 403   | 403   | 403         | 200
+get_request            | closed | 403   | 403        | 403   | 403   | 403         | 200
+get_request            | other  | 403   | 403        | 403   | 403   | 403         | 404
+comment_request        | active | 403   | 403        | 403   | 403   | 403         | 201
+comment_request        | closed | 403   | 403        | 403   | 403   | 403         | 409
+comment_request        | other  | 403   | 403        | 403   | 403   | 403         | 404
+follow_up_request      | active | 403   | 403        | 403   | 403   | 403         | 409
+follow_up_request      | closed | 403   | 403        | 403   | 403   | 403         | 201
+follow_up_request      | other  | 403   | 403        | 403   | 403   | 403         | 404
+"""
+# What each operation sends: (method, path, json body). {n} is the ticket's number.
+REQUESTS: dict[str, tuple[str, str, Any]] = {
+    "create_ticket": ("POST", "/api/v1/tickets", {"subject": "s", "requester": "x@example.com"}),
+    "create_ticket_closed": (
+        "POST",
+        "/api/v1/tickets",
+        {"subject": "s", "requester": "x@example.com", "status": "closed"},
+    ),
+    "get_ticket": ("GET", "/api/v1/tickets/{n}", None),
+    "update_priority": ("PATCH", "/api/v1/tickets/{n}", {"priority": "high"}),
+    "update_subject": ("PATCH", "/api/v1/tickets/{n}", {"subject": "changed"}),
+    "set_closed": ("PATCH", "/api/v1/tickets/{n}", {"status": "closed"}),
+    "reopen": ("PATCH", "/api/v1/tickets/{n}", {"status": "open"}),
+    "add_comment": ("POST", "/api/v1/tickets/{n}/comments", {"body": "hello", "public": True}),
+    "create_follow_up": ("POST", "/api/v1/tickets/{n}/follow-ups", {"body": "again"}),
+    "ticket_events": ("GET", "/api/v1/tickets/{n}/events", None),
+    "bulk_update": (
+        "POST",
+        "/api/v1/tickets/bulk",
+        {"numbers": ["{n}"], "changes": {"priority": "high"}},
+    ),
+    "bulk_set_closed": (
+        "POST",
+        "/api/v1/tickets/bulk",
+        {"numbers": ["{n}"], "changes": {"status": "closed"}},
+    ),
+    "view_all": ("GET", "/api/v1/views/all", None),
+    "view_closed": ("GET", "/api/v1/views/closed", None),
+    "get_auto_close": ("GET", "/api/v1/settings/auto-close", None),
+    "put_auto_close": ("PUT", "/api/v1/settings/auto-close", {"after_days": 7}),
+    "put_auto_close_invalid": ("PUT", "/api/v1/settings/auto-close", {"after_days": 29}),
+    "list_requests": ("GET", "/helpcenter/v1/requests", None),
+    "get_request": ("GET", "/helpcenter/v1/requests/{n}", None),
+    "comment_request": ("POST", "/helpcenter/v1/requests/{n}/comments", {"body": "thanks"}),
+    "follow_up_request": ("POST", "/helpcenter/v1/requests/{n}/follow-ups", {"body": "again"}),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    operation: str
+    kind: str
+    role: str
+    status: int
+
+    def __str__(self) -> str:
+        return f"{self.operation}-{self.kind}-{self.role}-{self.status}"
+
+
+def cases() -> list[Case]:
+    lines = [line for line in MATRIX.strip().splitlines()[1:] if line.strip()]
+    result = []
+    for line in lines:
+        operation, kind, *codes = (cell.strip() for cell in line.split("|"))
+        assert len(codes) == len(ROLES), line
+        result += [
+            Case(operation, kind, role, int(code)) for role, code in zip(ROLES, codes, strict=True)
+        ]
+    return result
+
+
+def test_matrix_covers_every_endpoint(api: Api) -> None:
+    from services.ticket_service.adapters.http.permissions import ROLE_TABLE
+
+    covered = {REQUESTS[c.operation][0] + " " + REQUESTS[c.operation][1] for c in cases()}
+    routes = {
+        f"{method} {route.path}".replace("{number}", "{n}")
+        for route in api.client.app.routes  # type: ignore[attr-defined]
+        if getattr(route, "name", None) in ROLE_TABLE
+        for method in route.methods  # type: ignore[attr-defined]
+    }
+    assert routes <= covered, routes - covered
+
+
+def fill(value: Any, number: int) -> Any:
+    if isinstance(value, dict):
+        return {k: fill(v, number) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, number) for v in value]
+    return number if value == "{n}" else value
+
+
+def ticket_for(api: Api, kind: str) -> int:
+    if kind == "active":
+        return int(api.create()["number"])
+    if kind == "closed":
+        return int(api.closed_ticket()["number"])
+    if kind == "other":
+        return int(api.create(requester=OTHER)["number"])
+    return 0
+
+
+@pytest.mark.parametrize("case", cases(), ids=str)
+def test_permission_matrix(api: Api, case: Case) -> None:
+    method, path, body = REQUESTS[case.operation]
+    number = ticket_for(api, case.kind)
+    response = api.client.request(
+        method,
+        path.replace("{n}", str(number)),
+        json=fill(body, number),
+        headers=api.headers(case.role),
+    )
+    assert response.status_code == case.status, response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert {"type", "title", "status", "detail"} <= response.json().keys()
+
+
+@pytest.mark.parametrize("operation", sorted(REQUESTS))
+def test_every_endpoint_wants_a_token(api: Api, operation: str) -> None:
+    method, path, body = REQUESTS[operation]
+    response = api.client.request(method, path.replace("{n}", "1"), json=fill(body, 1))
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"

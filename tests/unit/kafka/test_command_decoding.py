@@ -1,0 +1,90 @@
+"""Commands topic records → commands, or a dead letter saying why not."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+
+from contracts.commands import CreateTicket
+from services.ticket_service.adapters.kafka.command_records import (
+    PoisonMessage,
+    dead_letter_for,
+    dead_letter_headers,
+    decode_command,
+)
+
+
+@dataclass
+class Record:
+    value: bytes | None
+    topic: str = "helpdesk.ticket-commands"
+    partition: int = 0
+    offset: int = 7
+    timestamp: int = 1_700_000_000_000
+    key: bytes | None = b"k"
+    headers: list[tuple[str, bytes]] = field(default_factory=lambda: [("h", b"\xff\x00")])
+
+
+def create_ticket_json(**overrides: object) -> dict[str, object]:
+    command: dict[str, object] = {
+        "command_id": str(uuid4()),
+        "command_type": "CreateTicket",
+        "issued_at": datetime.now(UTC).isoformat(),
+        "actor": {"role": "integration"},
+        "data": {"subject": "Printer on fire", "requester": "r@example.com"},
+    }
+    command.update(overrides)
+    return command
+
+
+def test_a_valid_command_decodes() -> None:
+    raw = create_ticket_json()
+    command = decode_command(json.dumps(raw).encode())
+    assert isinstance(command, CreateTicket)
+    assert str(command.command_id) == raw["command_id"]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"\xff\xfe garbage", "undecodable"),
+        (b"{not json", "undecodable"),
+        (None, "undecodable"),
+        (b"[1, 2]", "invalid"),
+        (json.dumps({"command_type": "LaunchRocket"}).encode(), "unknown_type"),
+        (json.dumps({"hello": "world"}).encode(), "unknown_type"),
+        (json.dumps(create_ticket_json(data={"subject": ""})).encode(), "invalid"),
+        (json.dumps(create_ticket_json(command_id="not-a-uuid")).encode(), "invalid"),
+    ],
+)
+def test_poison_is_classified(value: bytes | None, reason: str) -> None:
+    with pytest.raises(PoisonMessage) as caught:
+        decode_command(value)
+    assert caught.value.reason == reason
+    assert caught.value.error
+
+
+def test_schema_errors_name_the_fields() -> None:
+    with pytest.raises(PoisonMessage) as caught:
+        decode_command(json.dumps(create_ticket_json(data={"subject": "x"})).encode())
+    assert "requester" in caught.value.error
+
+
+def test_a_dead_letter_keeps_the_original_record_whole() -> None:
+    record = Record(value=b"\xff\xfe garbage")
+    with pytest.raises(PoisonMessage) as caught:
+        decode_command(record.value)
+    letter = dead_letter_for(record, caught.value, "group-1")
+    assert base64.b64decode(letter.value_b64 or "") == record.value
+    assert base64.b64decode(letter.key_b64 or "") == b"k"
+    assert [(h.key, base64.b64decode(h.value_b64)) for h in letter.headers] == record.headers
+    assert (letter.source_topic, letter.partition, letter.offset) == (record.topic, 0, 7)
+    assert letter.reason == "undecodable"
+    assert letter.consumer_group == "group-1"
+    assert dead_letter_for(record, caught.value, "g").dead_letter_id == letter.dead_letter_id
+    assert dead_letter_headers(letter)["dlq_reason"] == "undecodable"

@@ -1,0 +1,25 @@
+"""The relay's position is durable, per relay name, and only moves forward."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.settings import Settings
+from services.ticket_service.adapters.kafka.position import RelayPosition
+from services.ticket_service.bootstrap import build_application
+
+
+def test_position_survives_a_restart_and_never_goes_back(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    app = build_application(settings)
+    position = RelayPosition(app, "events")
+    assert position.get() == 0
+    position.record(5)
+    position.record(3)  # an older page recorded late: ignored
+    assert position.get() == 5
+    assert RelayPosition(app, "other").get() == 0
+    app.close()
+
+    reopened = build_application(settings)
+    assert RelayPosition(reopened, "events").get() == 5
+    reopened.close()
