@@ -38,12 +38,17 @@ class Settings(BaseSettings):
     topic_events: str = "helpdesk.ticket-events"
     topic_commands: str = "helpdesk.ticket-commands"
     topic_dead_letter: str = "helpdesk.dead-letter"
+    kafka_partitions: int = 4
+    """Partitions of topics the services create (per-ticket order holds: key = ticket id)."""
+    relay_name: str = "ticket-events"
+    """Names the relay's recorded position. A new, empty broker needs a new name, so the
+    whole history is published to it (``make run`` does this for its embedded broker)."""
 
     redis_url: str | None = None
     database_url: str | None = None
     data_dir: Path = Path("./var")
 
-    jwt_secret: str = "change-me-in-production"
+    jwt_secret: str = "change-me-in-production-this-is-only-for-local-use"
     auto_close_after: timedelta = timedelta(days=7)
 
     support_address: str = "support@helpdesk.localhost"

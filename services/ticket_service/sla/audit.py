@@ -70,7 +70,7 @@ class Audit:
         self.filter = rows or RowFilter()
         self.last_at: int | None = None
         self.facts = 0
-        self._active: dict[UUID, TicketClock] = {}
+        self._active: dict[UUID | str, TicketClock] = {}
         self._done_pending: set[bytes] = set()
         self._rows_pending: list[tuple[object, ...]] = []
         self._done_rows: list[tuple[bytes]] = []
@@ -118,8 +118,8 @@ class Audit:
         del self._active[ticket_id]
         self._retire(clock, clock.closed_at)
 
-    def _is_done(self, ticket_id: UUID) -> bool:
-        key = ticket_id.bytes
+    def _is_done(self, ticket_id: UUID | str) -> bool:
+        key = (ticket_id if isinstance(ticket_id, UUID) else UUID(ticket_id)).bytes
         if key in self._done_pending:
             return True
         return self._db.execute("SELECT 1 FROM done WHERE id = ?", (key,)).fetchone() is not None

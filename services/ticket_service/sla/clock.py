@@ -67,7 +67,8 @@ class TicketClock:
 
     def __init__(self, created: Fact, policy: SlaPolicy) -> None:
         assert created.kind == Kind.CREATED and created.number is not None
-        self.ticket_id = created.ticket_id
+        ticket_id = created.ticket_id
+        self.ticket_id = ticket_id if isinstance(ticket_id, UUID) else UUID(ticket_id)
         self.number: int = created.number
         self.follow_up_of = created.follow_up_of
         self.priority = created.priority or "normal"

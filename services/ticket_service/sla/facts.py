@@ -26,7 +26,9 @@ class Kind(IntEnum):
 
 
 class Fact(NamedTuple):
-    ticket_id: UUID
+    ticket_id: UUID | str
+    """As the source gives it (the store's own text form, or the envelope's UUID): it only
+    keys the ticket's clocks within one audit, which uses one source."""
     version: int
     kind: Kind
     at: int

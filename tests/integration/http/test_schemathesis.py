@@ -21,7 +21,7 @@ from tests.unit.http.api_client import EMAILS, SECRET
 
 ROLES = ("agent", "admin", "integration", "requester")
 CHECKS = [
-    schemathesis.checks.not_a_server_error,  # type: ignore[attr-defined]
+    schemathesis.checks.not_a_server_error,
     openapi_checks.response_schema_conformance,
     openapi_checks.status_code_conformance,
     openapi_checks.content_type_conformance,

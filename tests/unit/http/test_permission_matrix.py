@@ -131,7 +131,7 @@ def test_matrix_covers_every_endpoint(api: Api) -> None:
         f"{method} {route.path}".replace("{number}", "{n}")
         for route in api.client.app.routes  # type: ignore[attr-defined]
         if getattr(route, "name", None) in ROLE_TABLE
-        for method in route.methods  # type: ignore[attr-defined]
+        for method in route.methods
     }
     assert routes <= covered, routes - covered
 

@@ -48,8 +48,8 @@ class History:
         fields = TicketFields(
             subject="Printer on fire",
             requester=REQUESTER_EMAIL,
-            priority=priority,  # type: ignore[arg-type]
-            status=status,  # type: ignore[arg-type]
+            priority=priority,
+            status=status,
         )
         return self.app.create_ticket(fields, self.ctx(AGENT, at), channel="agent").number
 

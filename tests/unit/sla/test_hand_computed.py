@@ -15,7 +15,8 @@ from services.ticket_service.sla.calendar import MICROS, BusinessCalendar
 from services.ticket_service.sla.clock import TicketRow
 from services.ticket_service.sla.policy import DEFAULT_TARGETS, SlaPolicy
 from services.ticket_service.sla.sources.store import reference_facts, store_facts
-from tests.unit.sla.history import MONDAY, History, audit_rows, new_app
+from tests.unit.sla.history import INTEGRATION, MONDAY, History, audit_rows, new_app
+from tests.unit.sla.test_properties import same_ids
 
 AS_OF = MONDAY + timedelta(hours=80)
 
@@ -41,7 +42,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[History, dict[str, 
     h.requester_reply(t, at(3))
     h.status(t, "solved", at(5))
     h.auto_close(t, at(5 + 7 * 24))
-    h.priority(t, "urgent", at(5 + 7 * 24, 1), actor=History_integration())
+    h.priority(t, "urgent", at(5 + 7 * 24, 1), actor=INTEGRATION)
 
     # 2 urgent: private note does not count; public reply at 1h30 (breach); solved at 2h;
     #   requester reopens at 3h; on hold 4h-6h; solved again at 7h (7h < 8h); closed.
@@ -112,12 +113,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[History, dict[str, 
     return h, n
 
 
-def History_integration():
-    from tests.unit.sla.history import INTEGRATION
-
-    return INTEGRATION
-
-
 # (first_reply, breached, running), (resolution, breached, running), agent work, reopens,
 # status, priority
 EXPECTED: dict[str, tuple[object, ...]] = {
@@ -180,7 +175,7 @@ def test_fast_store_reader_agrees_with_envelope_mapping(
     world: tuple[History, dict[str, int]],
 ) -> None:
     h, _ = world
-    assert list(store_facts(h.app)) == list(reference_facts(h.app))
+    assert same_ids(store_facts(h.app)) == same_ids(reference_facts(h.app))
 
 
 def test_default_instant_is_the_last_event_not_now(world: tuple[History, dict[str, int]]) -> None:

@@ -7,16 +7,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 from services.ticket_service.adapters.http.auth import Claims
+from services.ticket_service.adapters.read_models.ticket_docs import organization_of_email
 
 
 class Audience(StrEnum):
     PARTICIPANT = "participant"
     ORGANIZATION = "organization"
     NONE = "none"
-
-
-def organization_of_email(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower()
 
 
 def audience(claims: Claims, requester: str, cc: list[str]) -> Audience:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -75,7 +76,7 @@ def domain_problem(error: errors.DomainError, *, status: int | None = None) -> P
     return problem(status, error.code, error.message, hint=error.hint)
 
 
-def response(p: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+def response(p: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
         p.model_dump(mode="json", exclude_none=True),
         status_code=p.status,

@@ -46,6 +46,17 @@ class Page:
     records: list[EventRecord]
 
 
+class TopicReset(KafkaError):
+    """The partition's offsets went backwards since our last publish."""
+
+
+def _append(batch: Any, record: EventRecord) -> bool:
+    appended = batch.append(
+        key=record.key, value=record.value, timestamp=None, headers=record.headers
+    )
+    return appended is not None
+
+
 def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     """acks=all always; idempotence only where the broker supports it (a setting)."""
     config: dict[str, Any] = {
@@ -94,6 +105,8 @@ class EventRelay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped = False
+        self._producer: AIOKafkaProducer | None = None
+        self._last_offsets: dict[int, int] = {}
         self.published_events = 0
         """Records sent (including republished ones): for benchmarks and logs."""
 
@@ -130,15 +143,15 @@ class EventRelay:
         try:
             position = await self._retry_store(self.position.get)
             await self._advance(position)
-            producer = await self._start_producer()
+            self._producer = await self._start_producer()
             try:
-                await self._relay_from(producer, position)
+                await self._relay_from(position)
             finally:
-                await producer.stop()
+                await self._stop_producer()
         finally:
             self._stopped = True
 
-    async def _relay_from(self, producer: AIOKafkaProducer, position: int) -> None:
+    async def _relay_from(self, position: int) -> None:
         while True:
             self._wake.clear()
             page = await self._retry_store(self._read_page, position)
@@ -147,7 +160,7 @@ class EventRelay:
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
             if page.records:
-                await self._publish_until_delivered(producer, page.records)
+                await self._publish_until_delivered(page.records)
             await self._record_position(page.last_id)
             position = page.last_id
             await self._advance(position)
@@ -189,13 +202,20 @@ class EventRelay:
                 log.warning("relay: broker unavailable (%s); retry in %.1fs", error, delay)
                 await asyncio.sleep(delay)
 
-    async def _publish_until_delivered(
-        self, producer: AIOKafkaProducer, records: list[EventRecord]
-    ) -> None:
+    async def _stop_producer(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(KafkaError, TimeoutError):
+                await asyncio.wait_for(producer.stop(), 10)
+
+    async def _publish_until_delivered(self, records: list[EventRecord]) -> None:
+        """Publish the page; on any failure start over with a fresh producer (fresh
+        metadata, topics re-ensured) and republish the whole page."""
         attempt = 0
         while True:
             try:
-                await self._publish(producer, records)
+                assert self._producer is not None
+                await self._publish(self._producer, records)
                 self.published_events += len(records)
                 return
             except KafkaError as error:
@@ -207,9 +227,12 @@ class EventRelay:
                     error,
                     delay,
                 )
+                await self._stop_producer()
+                self._last_offsets.clear()
                 await asyncio.sleep(delay)
                 with contextlib.suppress(KafkaError, OSError):
                     await ensure_topics(str(self.settings.kafka_bootstrap), [self.topic])
+                self._producer = await self._start_producer()
 
     async def _publish(self, producer: AIOKafkaProducer, records: list[EventRecord]) -> None:
         partitions = sorted(await producer.partitions_for(self.topic))
@@ -231,27 +254,27 @@ class EventRelay:
         """One batch in flight per partition: a failed batch is never overtaken."""
         batch = producer.create_batch()
         for record in records:
-            if (
-                batch.append(
-                    key=record.key, value=record.value, timestamp=None, headers=record.headers
-                )
-                is None
-            ):
+            if not _append(batch, record):
                 await self._send_batch(producer, batch, partition)
                 batch = producer.create_batch()
-                if (
-                    batch.append(
-                        key=record.key, value=record.value, timestamp=None, headers=record.headers
-                    )
-                    is None
-                ):
+                if not _append(batch, record):
                     raise ValueError(f"event larger than a record batch: {record.key!r}")
         await self._send_batch(producer, batch, partition)
 
     async def _send_batch(self, producer: AIOKafkaProducer, batch: Any, partition: int) -> None:
+        count = batch.record_count()
         batch.close()
         delivered = await producer.send_batch(batch, self.topic, partition=partition)
-        await delivered
+        metadata = await delivered
+        last = self._last_offsets.get(partition)
+        if last is not None and metadata.offset <= last:
+            # Offsets only grow: the topic was recreated under us (a broker that lost its
+            # data, e.g. in-memory Tansu restarted, may even acknowledge into the void).
+            raise TopicReset(
+                f"{self.topic}[{partition}] offset {metadata.offset} after {last}: "
+                "topic was reset; republishing"
+            )
+        self._last_offsets[partition] = metadata.offset + count - 1
 
     # ---- store ---------------------------------------------------------------------------
 

@@ -67,9 +67,14 @@ def apply(docs: dict[int, Doc], envelope: ev.EventEnvelope, position: int) -> in
     return number
 
 
+def organization_of_email(email: str) -> str:
+    """An organization is named by its email domain."""
+    return email.rsplit("@", 1)[-1].lower()
+
+
 def organization_of(doc: Doc) -> str:
-    """A ticket belongs to its requester's organization, named by the email domain."""
-    return str(doc["requester"]).rsplit("@", 1)[-1].lower()
+    """A ticket belongs to its requester's organization."""
+    return organization_of_email(str(doc["requester"]))
 
 
 def participants_of(doc: Doc) -> set[str]:
