@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4, uuid5
@@ -92,9 +93,13 @@ async def publish(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]])
         await producer.stop()
 
 
-def wait(check: object, what: str, timeout: float = 300.0) -> None:
+def wait(
+    check: Callable[[], object], what: str, proc: subprocess.Popen[bytes], timeout: float = 300.0
+) -> None:
     deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
+    while not check():
+        if proc.poll() is not None:
+            raise RuntimeError(f"closer bench: the worker exited while waiting for {what}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"closer bench: {what} not reached in {timeout:.0f}s")
         time.sleep(0.05)
@@ -166,16 +171,16 @@ def _bench(bootstrap: str, redis_url: str, log: Path) -> list[Row]:
     proc = start_worker(bootstrap, redis_url, topics, log)
     worker = psutil.Process(proc.pid)
     try:
-        wait(lambda: r.exists(f"{PREFIX}:built"), "worker start")
+        wait(lambda: r.exists(f"{PREFIX}:built"), "worker start", proc)
         # Memory: 10k then 100k timers pending far in the future.
         far = datetime.now(UTC) + timedelta(days=7)
         load = [(str(ticket_id(i)).encode(), solve_event(i, 1, 2, far)) for i in range(TICKETS)]
         asyncio.run(publish(bootstrap, topics["events"], load[:FIRST]))
-        wait(lambda: pending() >= FIRST, "10k timers")
+        wait(lambda: pending() >= FIRST, "10k timers", proc)
         rss_10k = worker.memory_info().rss
         start = time.perf_counter()
         asyncio.run(publish(bootstrap, topics["events"], load[FIRST:]))
-        wait(lambda: pending() >= TICKETS, "100k timers")
+        wait(lambda: pending() >= TICKETS, "100k timers", proc)
         load_seconds = time.perf_counter() - start
         rss_100k = worker.memory_info().rss
 

@@ -6,7 +6,8 @@ Setup: a local Tansu broker; the ingest (aiosmtpd server, parse, route, SQLite i
 producer) runs in this process pinned to CPU 0; the SMTP clients (smtplib, several
 connections in threads) run in a subprocess pinned to CPU 1 so they do not take the
 ingest's core. The corpus is typical support mail: new requests, quoted replies,
-HTML-alternative messages, some attachments, 1–6 KB each.
+HTML-alternative messages, some attachments, 1-6 KB each. Replies answer
+earlier tickets (seeded into the index) from their requester, so they route as comments.
 """
 
 from __future__ import annotations
@@ -35,37 +36,18 @@ from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.bootstrap import run_email_ingest
 from services.email_ingest.domain.addresses import SupportAddress
 from services.settings import Settings
+from services.ticket_service.domain.ids import ticket_id_for
 from tests.fixtures.kafka import create_topics, tansu_process
 
 MESSAGES = 4000
 CONNECTIONS = 8
 SUPPORT = "support@helpdesk.localhost"
 WORDS = [
-    "printer",
-    "vpn",
-    "password",
-    "reset",
-    "invoice",
-    "laptop",
-    "screen",
-    "broken",
-    "login",
-    "error",
-    "urgent",
-    "please",
-    "help",
-    "thanks",
-    "again",
-    "still",
-    "not",
-    "working",
-    "since",
-    "yesterday",
-    "morning",
-    "the",
-    "office",
-    "network",
-]
+    "printer", "vpn", "password", "reset", "invoice", "laptop", "screen", "broken", "login",
+    "error", "urgent", "please", "help", "thanks", "again", "still", "not", "working",
+    "since", "yesterday", "morning", "the", "office", "network",
+]  # fmt: skip
+USERS = 300
 
 
 def _text(rng: random.Random, words: int) -> str:
@@ -83,7 +65,8 @@ def corpus(n: int = MESSAGES, seed: int = 8) -> list[bytes]:
     out = []
     for i in range(n):
         msg = EmailMessage()
-        msg["From"] = f"User {i % 300} <user{i % 300}@example.com>"
+        user = i % USERS
+        msg["From"] = f"User {user} <user{user}@example.com>"
         msg["To"] = SUPPORT
         if i % 4 == 0:
             msg["Cc"] = f"colleague{i % 50}@example.com"
@@ -92,7 +75,7 @@ def corpus(n: int = MESSAGES, seed: int = 8) -> list[bytes]:
         kind = i % 20
         body = _text(rng, rng.randrange(40, 300))
         if kind < 5 and i > 0:
-            parent = f"<bench-{seed}-{rng.randrange(i)}@example.com>"
+            parent = f"<bench-old-{user}@example.com>"
             msg["Subject"] = "Re: " + _text(rng, 5)
             msg["In-Reply-To"] = parent
             msg["References"] = parent
@@ -109,6 +92,32 @@ def corpus(n: int = MESSAGES, seed: int = 8) -> list[bytes]:
                                filename="screenshot.pdf")  # fmt: skip
         out.append(bytes(msg).replace(b"\n", b"\r\n"))
     return out
+
+
+def seeded_index(path: Path | str = ":memory:") -> SqliteTicketIndex:
+    """An index that already knows the tickets the corpus' replies answer."""
+    index = SqliteTicketIndex(path)
+    index.apply_batch(
+        "seed",
+        [
+            {
+                "event_type": "TicketCreated",
+                "ticket_id": str(ticket_id_for(n + 1)),
+                "ticket_number": n + 1,
+                "version": 1,
+                "correlation_id": f"email:<bench-old-{n}@example.com>",
+                "data": {
+                    "number": n + 1,
+                    "requester": f"user{n}@example.com",
+                    "cc": [],
+                    "status": "open",
+                },
+            }
+            for n in range(USERS)
+        ],
+        {},
+    )
+    return index
 
 
 def bare_parse_rate(messages: list[bytes], rounds: int = 3) -> float:
@@ -129,7 +138,7 @@ class _NullPublisher:
 def parse_and_route_rate(messages: list[bytes], data_dir: Path, rounds: int = 3) -> float:
     async def once(i: int) -> float:
         service = IngestService(
-            index=SqliteTicketIndex(),
+            index=seeded_index(),
             publisher=_NullPublisher(),
             quarantine=FileQuarantine(data_dir / f"q{i}"),
             support=SupportAddress(SUPPORT),
@@ -199,6 +208,7 @@ async def smtp_to_kafka_rate(bootstrap: str, messages: list[bytes], data_dir: Pa
     corpus_file.write_bytes(pickle.dumps(messages))
     cpus = sorted(os.sched_getaffinity(0))
     client_cpu = cpus[1] if len(cpus) > 1 else None
+    seeded_index(data_dir / "index.sqlite3").close()
     async with run_email_ingest(settings, index_path=data_dir / "index.sqlite3") as ingest:
         # warm up (connections, producer metadata) with a few messages outside the corpus
         warm = corpus(20, seed=99)

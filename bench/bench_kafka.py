@@ -25,7 +25,7 @@ from services.ticket_service.adapters.kafka.event_records import event_record
 from services.ticket_service.adapters.kafka.relay import EventRelay
 from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
-from services.ticket_service.application.commands import handle_commands
+from services.ticket_service.application.commands import handle_command, handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import Outcome, TicketApplication
@@ -34,6 +34,7 @@ from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.fixtures.services import kafka_service
 
 INTAKE_COMMANDS = 6000
+ONE_BY_ONE_COMMANDS = 2000
 RELAY_EVENTS = 20_000
 LATENCY_SAVES = 200
 BENCH = "kafka (Tansu, SQLite)"
@@ -61,6 +62,18 @@ def _create_commands(count: int) -> list[cmd.CreateTicket]:
         )
         for i in range(count)
     ]
+
+
+def _one_save_per_command(data_dir: Path) -> float:
+    """The same CreateTicket commands through the same application, one save each."""
+    app = build_application(Settings(data_dir=data_dir))
+    commands = _create_commands(ONE_BY_ONE_COMMANDS)
+    start = time.perf_counter()
+    for command in commands:
+        handle_command(app, command)
+    elapsed = time.perf_counter() - start
+    app.close()
+    return ONE_BY_ONE_COMMANDS / elapsed
 
 
 async def _produce(bootstrap: str, topic: str, values: Sequence[bytes]) -> None:
@@ -176,22 +189,40 @@ async def _measure(bootstrap: str, root: Path) -> list[Row]:
     bare = await asyncio.to_thread(
         bare_commands_per_second, str(root / "bare.sqlite3"), INTAKE_COMMANDS
     )
+    one_by_one = await asyncio.to_thread(_one_save_per_command, root / "one-by-one")
     intake, mean_batch = await _intake_commands_per_second(bootstrap, root / "intake")
     relay, latency_ms, size = await _relay_events_per_second(bootstrap, root / "relay")
     plain = await _plain_producer_records_per_second(bootstrap, size)
     bare_name = "bare eventsourcing, 1 save/command"
+    one_name = "same commands, 1 save/command"
     return [
         Row(BENCH, "baseline: bare app create+update", bare, "commands/s"),
+        Row(
+            BENCH,
+            "baseline: handle_command, 1 save/command",
+            one_by_one,
+            "commands/s",
+            note=f"{ONE_BY_ONE_COMMANDS} CreateTicket commands in-process, no Kafka",
+        ),
         Row(
             BENCH,
             "command intake: topic → store (CreateTicket)",
             intake,
             "commands/s",
-            bare_name,
-            bare,
+            one_name,
+            one_by_one,
             goal="≥ 3x",
             note=f"{INTAKE_COMMANDS} commands pre-loaded; mean {mean_batch:.0f} "
             "commands/transaction; dedupe receipts included",
+        ),
+        Row(
+            BENCH,
+            "command intake vs bare eventsourcing",
+            intake,
+            "commands/s",
+            bare_name,
+            bare,
+            note="same intake figure against the bare create+update baseline",
         ),
         Row(
             BENCH,

@@ -21,22 +21,35 @@ HEADERS_JSON = ("content-type", b"application/json")
 
 class KafkaCommandPublisher:
     def __init__(self, bootstrap: str, topic: str, *, enable_idempotence: bool = False) -> None:
+        self.bootstrap = bootstrap
         self.topic = topic
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
-            acks="all",
-            enable_idempotence=enable_idempotence,
-            linger_ms=2,
-            max_batch_size=1_000_000,
-            request_timeout_ms=15_000,
-            client_id="helpdesk-closer",
-        )
+        self.enable_idempotence = enable_idempotence
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        await self.producer.start()
+        """Create (within the running loop, as aiokafka requires) and connect the producer."""
+        if self._producer is None:
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap,
+                acks="all",
+                enable_idempotence=self.enable_idempotence,
+                linger_ms=2,
+                max_batch_size=1_000_000,
+                request_timeout_ms=15_000,
+                client_id="helpdesk-closer",
+            )
+            await self._producer.start()
 
     async def stop(self) -> None:
-        await self.producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("KafkaCommandPublisher.start() was not awaited")
+        return self._producer
 
     async def publish_closes(self, commands: Sequence[CloseTicket]) -> list[bool]:
         futures = []

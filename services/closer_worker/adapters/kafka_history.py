@@ -1,8 +1,8 @@
 """The event history read straight from ``helpdesk.ticket-events``: a fresh consumer with no
 group (it commits nothing and disturbs no one), every partition from its first offset up to
-the end offsets taken when the read starts, and on until a poll comes back empty (Tansu
-reports the base offset of a partition's last record batch plus one as its end offset, so
-the reported end can fall short of the last record; reading on is right on Kafka too).
+the end offsets taken when the read starts, and on to the high watermark of the last fetch:
+Tansu (0.6) answers ListOffsets with the base offset of a partition's last record batch plus
+one, which can fall short of the last record; fetch responses carry the true high watermark.
 
 This is the closer's only source of history: it needs nothing of the ticket service but the
 topic, which must keep its events (retention ``-1``, as an event log does) for a rebuild to
@@ -20,7 +20,7 @@ from contracts.events import Event
 from services.closer_worker.adapters.event_records import parse_record
 
 MAX_POLLS = 10_000_000
-"""Only a guard: the read ends at the first empty poll after the end offsets."""
+"""Only a guard against a topic written faster than it can be read."""
 
 
 class KafkaEventHistory:
@@ -55,8 +55,9 @@ class KafkaEventHistory:
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             end = await consumer.end_offsets(partitions)
-            reached_end = False
             for _ in range(MAX_POLLS):
+                if all([await self._done(consumer, tp, end[tp]) for tp in partitions]):
+                    return
                 batches = await consumer.getmany(
                     timeout_ms=self.poll_timeout_ms, max_records=self.max_records
                 )
@@ -65,15 +66,18 @@ class KafkaEventHistory:
                         event = parse_record(record.value, record.headers)
                         if event is not None:
                             yield event
-                if not reached_end:
-                    positions = [await consumer.position(tp) for tp in partitions]
-                    reached_end = all(
-                        p >= end[tp] for p, tp in zip(positions, partitions, strict=True)
-                    )
-                if reached_end and not batches:
-                    return
         finally:
             await consumer.stop()
+
+    @staticmethod
+    async def _done(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
+        """Read past the end offset taken at the start and up to the high watermark of the
+        last fetch (which, unlike Tansu's ListOffsets, counts the whole last batch)."""
+        if end == 0:
+            return True
+        position = await consumer.position(tp)
+        highwater = consumer.highwater(tp)
+        return position >= end and highwater is not None and position >= highwater
 
     async def _partitions(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         topics = await consumer.topics()

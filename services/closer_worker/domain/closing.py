@@ -24,14 +24,17 @@ def close_command_id(ticket_id: UUID, solve_id: int) -> UUID:
 
 
 def close_command(timer: Timer, issued_at: datetime) -> CloseTicket:
+    """Built without re-validation (``model_construct``): every field comes typed from the
+    timer, and this runs once per close (a tenth of the closer's CPU when validated). A unit
+    test checks that the result equals the validated command."""
     command_id = close_command_id(timer.ticket_id, timer.solve_id)
-    return CloseTicket(
+    return CloseTicket.model_construct(
         command_id=command_id,
         ticket_id=timer.ticket_id,
         issued_at=issued_at,
         correlation_id=str(command_id),
         actor=AUTOMATION,
-        data=CloseTicketData(closed_by="automation", solve_id=timer.solve_id),
+        data=CloseTicketData.model_construct(closed_by="automation", solve_id=timer.solve_id),
     )
 
 

@@ -55,11 +55,18 @@ def asyncapi() -> None:
     typer.echo(asyncapi_yaml(), nl=False)
 
 
-def tickets_worker() -> None:
+def tickets_worker(
+    relay: Annotated[
+        bool, typer.Option("--relay/--no-relay", help="Publish the store's events.")
+    ] = True,
+    intake: Annotated[
+        bool, typer.Option("--intake/--no-intake", help="Consume the commands topic.")
+    ] = True,
+) -> None:
     """Run the outbox relay and the command intake (needs HELPDESK_KAFKA_BOOTSTRAP)."""
     from services.ticket_service.entrypoints.worker import main
 
-    main()
+    main(relay=relay, intake=intake)
 
 
 def register_kafka(app: typer.Typer) -> None:

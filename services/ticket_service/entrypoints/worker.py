@@ -16,9 +16,9 @@ from services.ticket_service.adapters.kafka.runtime import run_forever
 from services.ticket_service.bootstrap import build_application
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, relay: bool = True, intake: bool = True) -> None:
     app = build_application(settings)
-    task = asyncio.create_task(run_forever(app, settings))
+    task = asyncio.create_task(run_forever(app, settings, relay=relay, intake=intake))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
@@ -28,9 +28,9 @@ async def serve(settings: Settings) -> None:
     app.close()
 
 
-def main(settings: Settings | None = None) -> None:
+def main(settings: Settings | None = None, *, relay: bool = True, intake: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve(settings or get_settings()))
+    asyncio.run(serve(settings or get_settings(), relay=relay, intake=intake))
 
 
 if __name__ == "__main__":

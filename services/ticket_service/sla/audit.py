@@ -12,6 +12,7 @@ import gc
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from services.ticket_service.sla.clock import TicketClock, TicketRow
@@ -20,7 +21,7 @@ from services.ticket_service.sla.policy import SlaPolicy
 
 _FLUSH = 5_000
 _CREATED = Kind.CREATED
-_COLUMNS = tuple(TicketRow.__dataclass_fields__)
+_COLUMNS = TicketRow._fields
 PERCENTILES = (50, 90, 95)
 
 
@@ -63,9 +64,18 @@ class Audit:
     :meth:`finish` at the audit instant."""
 
     def __init__(
-        self, policy: SlaPolicy, *, as_of: int | None = None, rows: RowFilter | None = None
+        self,
+        policy: SlaPolicy,
+        *,
+        as_of: int | None = None,
+        rows: RowFilter | None = None,
+        repeats: bool = True,
     ) -> None:
+        """``repeats``: the source may deliver an event again after its ticket closed
+        (Kafka: at least once). The store's log never does, which saves a look-up per
+        ticket."""
         self.policy = policy
+        self.repeats = repeats
         self.as_of = as_of
         self.filter = rows or RowFilter()
         self.last_at: int | None = None
@@ -97,7 +107,7 @@ class Audit:
                 gc.enable()
 
     def add(self, fact: Fact) -> None:
-        ticket_id, _, kind, at = fact[:4]
+        ticket_id, kind, at = fact[0], fact[2], fact[3]
         if self.as_of is not None and at > self.as_of:
             return
         self.facts += 1
@@ -105,7 +115,7 @@ class Audit:
             self.last_at = at
         clock = self._active.get(ticket_id)
         if clock is None:
-            if kind != _CREATED or self._is_done(ticket_id):
+            if kind != _CREATED or (self.repeats and self._is_done(ticket_id)):
                 return  # a repeat of a finished ticket, or events of a ticket created after T
             clock = TicketClock(fact, self.policy)
             if clock.closed_at is None:
@@ -125,12 +135,15 @@ class Audit:
         return self._db.execute("SELECT 1 FROM done WHERE id = ?", (key,)).fetchone() is not None
 
     def _retire(self, clock: TicketClock, at: int) -> None:
-        key = clock.ticket_id.bytes
-        self._done_pending.add(key)
-        self._done_rows.append((key,))
+        if self.repeats:
+            key = clock.ticket_id.bytes
+            self._done_pending.add(key)
+            self._done_rows.append((key,))
         row = clock.row(at, self.policy)
         if self.filter.accepts(row):
             self._rows_pending.append(_values(row))
+            if len(self._rows_pending) >= _FLUSH:
+                self._flush()
         if len(self._done_rows) >= _FLUSH:
             self._flush()
 
@@ -221,19 +234,21 @@ class AuditResult:
 
 
 def _values(row: TicketRow) -> tuple[object, ...]:
-    values = [getattr(row, c) for c in _COLUMNS]
-    values[1] = row.ticket_id.bytes
-    return tuple(values)
+    return (row[0], row[1].bytes, *row[2:])
 
 
-def _row(values: tuple[object, ...]) -> TicketRow:
-    fields = dict(zip(_COLUMNS, values, strict=True))
-    fields["ticket_id"] = UUID(bytes=fields["ticket_id"])  # type: ignore[arg-type]
-    for flag in (
+_FLAGS = frozenset(
+    _COLUMNS.index(name)
+    for name in (
         "first_reply_running",
         "first_reply_breached",
         "resolution_running",
         "resolution_breached",
-    ):
-        fields[flag] = bool(fields[flag])
-    return TicketRow(**fields)  # type: ignore[arg-type]
+    )
+)
+
+
+def _row(values: tuple[Any, ...]) -> TicketRow:
+    out: list[Any] = [bool(v) if i in _FLAGS else v for i, v in enumerate(values)]
+    out[1] = UUID(bytes=out[1])
+    return TicketRow(*out)

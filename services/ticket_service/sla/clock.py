@@ -15,7 +15,7 @@ Rules (see docs/sla.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from services.ticket_service.sla.facts import Fact, Kind
@@ -26,8 +26,7 @@ ACTIVE = frozenset({"new", "open", "pending", "on_hold", "solved"})
 _STATUS, _REPLY, _PRIORITY, _CLOSED = Kind.STATUS, Kind.REPLY, Kind.PRIORITY, Kind.CLOSED
 
 
-@dataclass(frozen=True, slots=True)
-class TicketRow:
+class TicketRow(NamedTuple):
     """One ticket's figures (durations in microseconds of counted time)."""
 
     number: int

@@ -71,7 +71,7 @@ def audit_store(
     from services.ticket_service.sla.sources.store import store_facts
 
     app = build_application(settings)
-    audit = Audit(policy, as_of=as_of, rows=rows)
+    audit = Audit(policy, as_of=as_of, rows=rows, repeats=False)
     total = app.recorder.max_notification_id() or 0
     with replay_progress("store", total) as advance:
         audit.feed(store_facts(app, progress=advance))

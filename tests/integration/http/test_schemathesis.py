@@ -19,7 +19,7 @@ from services.ticket_service.adapters.http.app import create_app
 from tests.integration.http.conftest import Served
 from tests.unit.http.api_client import EMAILS, SECRET
 
-ROLES = ("agent", "admin", "integration", "requester")
+ROLES = ("agent", "supervisor", "admin", "owner", "integration", "requester")
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     openapi_checks.response_schema_conformance,

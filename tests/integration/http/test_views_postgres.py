@@ -48,3 +48,34 @@ def test_views_on_postgres(postgres_database: str) -> None:
     assert first.follow_ups_of(numbers[0]) == [follow_up.number]
     assert all(d["version"] == 1 for d in page.docs)
     assert first.rebuild().unchanged
+
+
+def test_http_api_on_postgres(postgres_database: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.ticket_service.adapters.http.app import create_app
+    from tests.unit.http.api_client import SECRET, Api
+
+    settings = Settings(database_url=postgres_database, jwt_secret=SECRET)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, settings)
+        original = api.closed_ticket()
+        follow_up = client.post(
+            f"/api/v1/tickets/{original['number']}/follow-ups",
+            json={"body": "again"},
+            headers={**api.headers("agent"), "Idempotency-Key": "pg"},
+        )
+        assert follow_up.status_code == 201
+        listed = client.get("/api/v1/views/all", headers=api.headers("agent")).json()
+        assert [t["number"] for t in listed["tickets"]] == [follow_up.json()["number"]]
+        closed = client.get("/api/v1/views/closed", headers=api.headers("admin")).json()
+        assert [t["number"] for t in closed["tickets"]] == [original["number"]]
+        seen = client.get(
+            f"/api/v1/tickets/{original['number']}", headers=api.headers("integration")
+        ).json()
+        assert seen["follow_ups"] == [follow_up.json()["number"]]
+        mine = client.get("/helpcenter/v1/requests", headers=api.headers("requester")).json()
+        assert {r["number"] for r in mine["requests"]} == {
+            original["number"],
+            follow_up.json()["number"],
+        }

@@ -10,9 +10,11 @@ from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 
 
-def kafka_settings(bootstrap: str, prefix: str, data_dir: Path) -> Settings:
+def kafka_settings(bootstrap: str, prefix: str, data_dir: Path, *, partitions: int = 1) -> Settings:
+    """Unique topics; one partition by default, so that tests can assert total order."""
     return Settings(
         kafka_bootstrap=bootstrap,
+        kafka_partitions=partitions,
         data_dir=data_dir,
         topic_events=f"{prefix}events",
         topic_commands=f"{prefix}commands",

@@ -53,8 +53,31 @@ async def test_relay_publishes_saves_in_store_order(
         await asyncio.to_thread(open_tickets, app, 5)
         await workers.relay.wait_caught_up()
         expected = stored_event_ids(app)
-        records = await read_count(settings.kafka_bootstrap or "", settings.topic_events, len(expected))
+        records = await read_count(
+            settings.kafka_bootstrap or "", settings.topic_events, len(expected)
+        )
     assert [e["event_id"] for e in envelopes(records)] == expected  # one partition: total order
+
+
+async def test_per_ticket_order_on_several_partitions(
+    kafka_bootstrap: str, kafka_topic_prefix: str, tmp_path: Path
+) -> None:
+    settings = kafka_settings(kafka_bootstrap, kafka_topic_prefix, tmp_path, partitions=4)
+    app = build_application(settings)
+    try:
+        async with run_ticket_workers(app, settings, intake=False) as workers:
+            await asyncio.to_thread(open_tickets, app, 12)
+            await workers.relay.wait_caught_up()
+            expected = stored_event_ids(app)
+            records = await read_count(kafka_bootstrap, settings.topic_events, len(expected))
+        assert sorted(e["event_id"] for e in envelopes(records)) == sorted(expected)
+        assert len({r.partition for r in records}) > 1
+        for record in records:
+            same_ticket = [json.loads(r.value)["version"] for r in records if r.key == record.key]
+            assert same_ticket == sorted(same_ticket)
+            assert {r.partition for r in records if r.key == record.key} == {record.partition}
+    finally:
+        app.close()
 
 
 async def test_crash_between_publish_and_record_republishes_never_skips(
@@ -131,5 +154,31 @@ async def test_events_saved_while_the_broker_is_down_reach_the_topic(
         for versions in by_ticket.values():
             first_seen = list(dict.fromkeys(versions))
             assert first_seen == sorted(first_seen)  # per-ticket order holds across the outage
+    finally:
+        app.close()
+
+
+async def test_relay_resumes_from_its_position_on_postgres(
+    kafka_bootstrap: str, kafka_topic_prefix: str, tmp_path: Path, postgres_database: str
+) -> None:
+    settings = kafka_settings(kafka_bootstrap, kafka_topic_prefix, tmp_path).model_copy(
+        update={"database_url": postgres_database}
+    )
+    app = build_application(settings)
+    try:
+        async with run_ticket_workers(app, settings, intake=False) as workers:
+            await asyncio.to_thread(open_tickets, app, 3, "first")
+            await workers.relay.wait_caught_up()
+        first_run = workers.relay.published_events
+
+        await asyncio.to_thread(open_tickets, app, 2, "second")
+        async with run_ticket_workers(app, settings, intake=False) as workers:
+            await workers.relay.wait_caught_up()
+        assert workers.relay.published_events == 4  # only the new events: resumed, no replay
+
+        records = await read_count(
+            settings.kafka_bootstrap or "", settings.topic_events, first_run + 4
+        )
+        assert [e["event_id"] for e in envelopes(records)] == stored_event_ids(app)
     finally:
         app.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from uuid import uuid4
 
-from contracts import CommandAdapter
+from contracts import CloseTicket, CommandAdapter
 from services.closer_worker.domain.closing import (
     close_command,
     close_command_id,
@@ -104,8 +104,11 @@ def test_close_command_names_its_solve_and_is_deterministic() -> None:
     assert first.actor.role == "automation"
     assert first.data.closed_by == "automation"
     assert first.data.solve_id == 3
-    # what goes on the wire is a valid contract command
-    assert CommandAdapter.validate_json(first.model_dump_json()) == first
+    # what goes on the wire is a valid contract command, equal to the one built validated
+    validated = CommandAdapter.validate_json(first.model_dump_json())
+    assert validated == first
+    assert validated.model_dump(mode="json") == first.model_dump(mode="json")
+    assert CloseTicket.model_validate(first.model_dump()) == first
 
 
 def test_lateness_is_due_to_publish_and_never_negative() -> None:

@@ -23,3 +23,13 @@ def test_position_survives_a_restart_and_never_goes_back(tmp_path: Path) -> None
     reopened = build_application(settings)
     assert RelayPosition(reopened, "events").get() == 5
     reopened.close()
+
+
+def test_two_relays_of_one_name_keep_the_later_position(tmp_path: Path) -> None:
+    app = build_application(Settings(data_dir=tmp_path))
+    ahead, behind = RelayPosition(app, "events"), RelayPosition(app, "events")
+    behind.get()
+    ahead.record(20)
+    behind.record(15)  # stale writer: no error, no step back
+    assert RelayPosition(app, "events").get() == 20
+    app.close()

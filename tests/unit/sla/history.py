@@ -44,9 +44,18 @@ class History:
     def ctx(actor: Actor, at: datetime) -> RequestContext:
         return RequestContext(actor=actor, at=at)
 
-    def create(self, at: datetime, priority: str = "normal", status: str = "new") -> int:
+    def create(
+        self,
+        at: datetime,
+        priority: str = "normal",
+        status: str = "new",
+        custom_fields: dict[str, Any] | None = None,
+        description: str = "",
+    ) -> int:
         fields = TicketFields(
             subject="Printer on fire",
+            description=description,
+            custom_fields=custom_fields or {},
             requester=REQUESTER_EMAIL,
             priority=priority,
             status=status,
@@ -88,10 +97,17 @@ def audit_rows(
     *,
     as_of: datetime | None = None,
     rows: RowFilter | None = None,
+    repeats: bool = False,
 ) -> dict[int, TicketRow]:
+    """Rows by number (``repeats=False``: the facts come from the store's log)."""
     from services.ticket_service.sla.calendar import to_micros
 
-    audit = Audit(policy or SlaPolicy(), as_of=to_micros(as_of) if as_of else None, rows=rows)
+    audit = Audit(
+        policy or SlaPolicy(),
+        as_of=to_micros(as_of) if as_of else None,
+        rows=rows,
+        repeats=repeats,
+    )
     audit.feed(facts)
     result = audit.finish()
     try:
@@ -106,9 +122,10 @@ def report_text(
     *,
     as_of: int | None = None,
     fmt: str = "csv",
+    repeats: bool = True,
 ) -> str:
     policy = policy or SlaPolicy()
-    audit = Audit(policy, as_of=as_of)
+    audit = Audit(policy, as_of=as_of, repeats=repeats)
     audit.feed(facts)
     result = audit.finish()
     out = io.StringIO()
@@ -143,6 +160,7 @@ OPS = (
     "follow_up",
     "priority",
     "odd_fields",
+    "create_odd",
 )
 Op = tuple[str, int, int]
 """(operation, a number that picks the ticket / value, minutes since the previous op)."""
@@ -150,6 +168,9 @@ Op = tuple[str, int, int]
 ODD_FIELDS: dict[str, Any] = {
     "at": {"_type_": "datetime_iso", "_data_": "1999-01-01T00:00:00+00:00"},
     "priority": "low",
+    "status": "closed",
+    "number": 99,
+    "follow_up_of": {"number": 98, "id": "x"},
     "meta": {"public": True},
 }
 """A user-shaped value that mimics the store's own encoding, to catch naive readers."""
@@ -208,6 +229,15 @@ def apply_ops(
                 numbers.append(h.follow_up(number, now))  # type: ignore[arg-type]
             elif op == "priority":
                 h.priority(number, PRIORITIES[pick % 4], now, actor=INTEGRATION)  # type: ignore[arg-type]
+            elif op == "create_odd":
+                numbers.append(
+                    h.create(
+                        now,
+                        priority=PRIORITIES[pick % 4],
+                        custom_fields=ODD_FIELDS,
+                        description=ODD_BODY + now.isoformat(),
+                    )
+                )
             elif op == "odd_fields":
                 h.app.update_ticket(
                     number,  # type: ignore[arg-type]

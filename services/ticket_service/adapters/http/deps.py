@@ -88,7 +88,9 @@ Svc = Annotated[Services, Depends(services)]
 
 def context(request: Request, claims: Claims) -> RequestContext:
     correlation = request.headers.get("x-correlation-id") or request.headers.get("x-request-id")
-    return RequestContext(actor=claims.actor, correlation_id=correlation)
+    return RequestContext(
+        actor=claims.actor, correlation_id=correlation[:200] if correlation else None
+    )
 
 
 async def call(fn: Callable[..., T], *args: Any, follow_up_url: str | None = None) -> T:

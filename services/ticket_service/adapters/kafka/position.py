@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking, TrackingRecorder
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 
 class RelayPosition:
@@ -30,5 +30,12 @@ class RelayPosition:
                 self._last = self._recorder.max_tracking_id(self.key) or 0
             if notification_id <= self._last:
                 return
-            self._recorder.insert_tracking(Tracking(self.key, notification_id))
+            try:
+                self._recorder.insert_tracking(Tracking(self.key, notification_id))
+            except IntegrityError:
+                # Another relay of the same name recorded a later position: keep theirs.
+                self._last = self._recorder.max_tracking_id(self.key) or 0
+                if self._last < notification_id:
+                    raise
+                return
             self._last = notification_id

@@ -34,7 +34,6 @@ from services.ticket_service.application.tickets import TicketApplication
 
 log = logging.getLogger(__name__)
 
-DEFAULT_RELAY_NAME = "ticket-events"
 MAX_BATCH_BYTES = 900_000
 """Below the broker's default 1 MiB message limit: one request carries ~1,500 events."""
 
@@ -44,6 +43,10 @@ class Page:
     last_id: int
     """Notification id of the page's last stored event (published or internal)."""
     records: list[EventRecord]
+
+
+class RelayStopped(RuntimeError):
+    """Waited for a position the relay will not reach: it has stopped."""
 
 
 class TopicReset(KafkaError):
@@ -83,7 +86,7 @@ class EventRelay:
         app: TicketApplication,
         settings: Settings,
         *,
-        name: str = DEFAULT_RELAY_NAME,
+        name: str | None = None,
         page_size: int = 1000,
         poll_interval: float = 1.0,
         record_position: Callable[[int], None] | None = None,
@@ -96,7 +99,7 @@ class EventRelay:
         self.topic = settings.topic_events
         self.page_size = page_size
         self.poll_interval = poll_interval
-        self.position = RelayPosition(app, name)
+        self.position = RelayPosition(app, name or settings.relay_name)
         self._record = record_position or self.position.record
         self._producer_factory = producer_factory or (lambda: producer_for(settings))
         self._partitioner = DefaultPartitioner()
@@ -118,9 +121,14 @@ class EventRelay:
         return self._published_up_to
 
     async def wait_published(self, notification_id: int) -> None:
-        """Return once every event up to ``notification_id`` is published and recorded."""
+        """Return once every event up to ``notification_id`` is published and recorded.
+        Raises :class:`RelayStopped` if the relay stops first."""
         async with self._progress:
-            await self._progress.wait_for(lambda: self._published_up_to >= notification_id)
+            await self._progress.wait_for(
+                lambda: self._published_up_to >= notification_id or self._stopped
+            )
+        if self._published_up_to < notification_id:
+            raise RelayStopped(f"relay stopped at {self._published_up_to} < {notification_id}")
 
     async def wait_caught_up(self) -> None:
         """Return once everything stored so far is published."""
@@ -150,20 +158,36 @@ class EventRelay:
                 await self._stop_producer()
         finally:
             self._stopped = True
+            with contextlib.suppress(RuntimeError):  # the loop is going away
+                async with self._progress:
+                    self._progress.notify_all()
 
     async def _relay_from(self, position: int) -> None:
-        while True:
-            self._wake.clear()
-            page = await self._retry_store(self._read_page, position)
-            if page is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                continue
-            if page.records:
-                await self._publish_until_delivered(page.records)
-            await self._record_position(page.last_id)
-            position = page.last_id
-            await self._advance(position)
+        """Publish page after page; the next page is read and mapped while the current one
+        is in flight (the broker's round trip overlaps the mapping work)."""
+        page: Page | None = None
+        ahead: asyncio.Task[Page | None] | None = None
+        try:
+            while True:
+                if page is None:
+                    self._wake.clear()
+                    page = await self._retry_store(self._read_page, position)
+                    if page is None:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                        continue
+                ahead = asyncio.create_task(self._retry_store(self._read_page, page.last_id))
+                if page.records:
+                    await self._publish_until_delivered(page.records)
+                await self._record_position(page.last_id)
+                position = page.last_id
+                await self._advance(position)
+                page, ahead = await ahead, None
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await ahead
 
     def _read_page(self, after: int) -> Page | None:
         notifications = self.app.recorder.select_notifications(

@@ -6,7 +6,9 @@
         ...                                   # commands on settings.topic_commands are applied,
         await workers.relay.wait_caught_up()  # every stored event is on settings.topic_events
 
-``settings.kafka_bootstrap`` must be set. Topics are created if missing. Pass a unique
+``settings.kafka_bootstrap`` must be set. Topics are created if missing
+(``settings.kafka_partitions`` each); the relay's position is named ``settings.relay_name``
+unless ``relay_name`` is given. Pass a unique
 ``group_id`` per test. ``relay=False`` / ``intake=False`` runs only one side. The worker
 process (``helpdesk tickets-worker``) is this, run until interrupted.
 """
@@ -29,7 +31,7 @@ from services.ticket_service.adapters.kafka.broker import (
     build_ticket_broker,
 )
 from services.ticket_service.adapters.kafka.intake import CommandIntake
-from services.ticket_service.adapters.kafka.relay import DEFAULT_RELAY_NAME, EventRelay
+from services.ticket_service.adapters.kafka.relay import EventRelay
 from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 from services.ticket_service.application.tickets import TicketApplication
 
@@ -57,7 +59,7 @@ async def run_ticket_workers(
     relay: bool = True,
     intake: bool = True,
     group_id: str = DEFAULT_CONSUMER_GROUP,
-    relay_name: str = DEFAULT_RELAY_NAME,
+    relay_name: str | None = None,
     max_records: int = DEFAULT_MAX_RECORDS,
     consumer_options: dict[str, Any] | None = None,
     relay_options: dict[str, Any] | None = None,
@@ -67,8 +69,12 @@ async def run_ticket_workers(
     :class:`EventRelay` (``poll_interval``, ``page_size``, ``record_position``)."""
     if not settings.kafka_bootstrap:
         raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
-    await ensure_topics(settings.kafka_bootstrap, service_topics(settings))
-    event_relay = EventRelay(app, settings, name=relay_name, **(relay_options or {}))
+    await ensure_topics(
+        settings.kafka_bootstrap, service_topics(settings), partitions=settings.kafka_partitions
+    )
+    event_relay = EventRelay(
+        app, settings, name=relay_name or settings.relay_name, **(relay_options or {})
+    )
     workers = TicketWorkers(relay=event_relay, relay_task=None, intake=None, broker=None)
     if intake:
         workers.broker, workers.intake = build_ticket_broker(
@@ -93,15 +99,19 @@ async def run_ticket_workers(
                 await workers.relay_task
 
 
-async def run_forever(app: TicketApplication, settings: Settings) -> None:
-    """The worker process body: both sides until cancelled."""
-    async with run_ticket_workers(app, settings) as workers:
+async def run_forever(
+    app: TicketApplication, settings: Settings, *, relay: bool = True, intake: bool = True
+) -> None:
+    """The worker process body: the relay and/or the intake until cancelled."""
+    async with run_ticket_workers(app, settings, relay=relay, intake=intake) as workers:
         log.info(
-            "ticket workers running: relay → %s, intake ← %s",
+            "ticket workers running: relay → %s (%s), intake ← %s (%s)",
             settings.topic_events,
+            "on" if relay else "off",
             settings.topic_commands,
+            "on" if intake else "off",
         )
         if workers.relay_task is not None:
-            await workers.relay_task
-        else:  # pragma: no cover - relay always on here
+            await workers.relay_task  # returns only by cancellation or a bug
+        else:
             await asyncio.Event().wait()

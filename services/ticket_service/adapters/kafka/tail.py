@@ -38,13 +38,18 @@ async def tail_events(
                 return
             for records in batches.values():
                 for record in records:
-                    headers = dict(record.headers or ())
-                    event_type = headers.get("event_type", b"").decode(errors="replace")
-                    if event_types and event_type not in event_types:
-                        continue
+                    header = dict(record.headers or ()).get("event_type")
+                    if (
+                        event_types
+                        and header
+                        and header.decode("utf-8", "replace") not in event_types
+                    ):
+                        continue  # cheap skip without parsing the value
                     try:
                         envelope = json.loads(record.value or b"null")
                     except ValueError:
+                        envelope = None
+                    if not isinstance(envelope, dict):
                         envelope = {"undecodable": (record.value or b"").hex()}
                     if event_types and envelope.get("event_type") not in event_types:
                         continue

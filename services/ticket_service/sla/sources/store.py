@@ -46,7 +46,12 @@ _AT = re.compile(rb'"at":\{"_type_":"datetime_iso","_data_":"([^"\\]+)"\}')
 _TO_STATUS = re.compile(rb'"to_status":"([a-z_]+)"')
 _PUBLIC = re.compile(rb'"public":(true|false)')
 _ROLE = re.compile(rb'"actor":\{"role":"([a-z_]+)"')
+_NUMBER = re.compile(rb'"originator_topic":"[^"]*","number":(\d+),"fields":\{')
+_STATUS_FIELD = re.compile(rb'"status":"([a-z_]+)"')
+_PRIORITY = re.compile(rb'"priority":"([a-z]+)"')
+_FOLLOW_UP_OF = re.compile(rb'"follow_up_of":(?:null|\{"number":(\d+),)')
 _STATUS_K, _REPLY_K, _CLOSED_K = Kind.STATUS, Kind.REPLY, Kind.CLOSED
+_CREATED_K = Kind.CREATED
 _INTERNAL = frozenset(role.value.encode() for role in INTERNAL_ROLES)
 
 
@@ -88,7 +93,7 @@ def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
         yield from reference_facts(app, **read)
         return
     rows = (
-        _sqlite_rows(app, **read)
+        sqlite_rows(app, **read)
         if isinstance(app.recorder, SQLiteApplicationRecorder)
         else (
             (n.id, n.originator_id, n.originator_version, n.topic, n.state)
@@ -108,7 +113,7 @@ Row = tuple[int, Any, int, str, bytes]
 """(notification id, originator id, originator version, topic, state)."""
 
 
-def _sqlite_rows(
+def sqlite_rows(
     app: TicketApplication,
     *,
     start: int = 1,
@@ -128,8 +133,10 @@ def _sqlite_rows(
     last = stop if stop is not None else 2**63 - 1
     while True:
         with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, (start, last, page))
-            rows = [tuple(r) for r in cursor.fetchall()]
+            raw = cursor.sqlite_cursor
+            raw.row_factory = None  # plain tuples on this cursor only
+            raw.execute(statement, (start, last, page))
+            rows: list[Row] = raw.fetchall()
         if not rows:
             return
         yield from rows
@@ -167,7 +174,7 @@ def _fast(oid: Any, version: int, topic: str, state: bytes) -> Fact | None:
         if to_status is None:
             raise _Unexpected
         status = to_status.group(1).decode()
-        return _new(Fact, (oid, version, _STATUS_K, _at(state), status, None, None, None))
+        return _new(Fact, (oid, version, _STATUS_K, _first_at(state), status, None, None, None))
     if topic == _COMMENTED:
         public, role = _PUBLIC.search(state), _ROLE.search(state)
         if public is None or role is None:
@@ -176,7 +183,7 @@ def _fast(oid: Any, version: int, topic: str, state: bytes) -> Fact | None:
             return None
         return _new(Fact, (oid, version, _REPLY_K, _at(state), None, None, None, None))
     if topic == _CLOSED:
-        return _new(Fact, (oid, version, _CLOSED_K, _at(state), None, None, None, None))
+        return _new(Fact, (oid, version, _CLOSED_K, _first_at(state), None, None, None, None))
     if topic == _UPDATED:
         if b'"priority"' not in state:
             return None
@@ -186,21 +193,60 @@ def _fast(oid: Any, version: int, topic: str, state: bytes) -> Fact | None:
             return None
         return Fact(oid, version, Kind.PRIORITY, _at_of(d), priority=str(changes["priority"]))
     if topic == _CREATED:
-        d = _loads(state)
-        fields, origin = d["fields"], d.get("follow_up_of")
-        return Fact(
-            oid,
-            version,
-            Kind.CREATED,
-            _at_of(d),
-            status=str(fields["status"]),
-            priority=str(fields.get("priority") or "normal"),
-            number=int(d["number"]),
-            follow_up_of=int(origin["number"]) if origin else None,
-        )
+        return _created(oid, version, state)
     if topic.startswith("services.ticket_service.domain.ticket:"):
         raise _Unexpected  # a ticket event this reader does not know: ask the reference
     return None
+
+
+def _created(oid: Any, version: int, state: bytes) -> Fact:
+    """Creation events carry user-shaped values (custom fields) after the status and
+    priority and before ``at``: the patterns must find the fields where the ticket's own
+    keys are, or the whole JSON is parsed."""
+    number, status, priority = (
+        _NUMBER.search(state),
+        _STATUS_FIELD.search(state),
+        _PRIORITY.search(state),
+    )
+    user_values = state.find(b'"custom_fields":')
+    if number is None or status is None or priority is None or user_values < 0:
+        return _created_parsed(oid, version, state)
+    if max(status.end(), priority.end()) > user_values:
+        return _created_parsed(oid, version, state)
+    at = _AT.search(state)
+    if at is None or _AT.search(state, at.end()) is not None:
+        return _created_parsed(oid, version, state)
+    origin = _FOLLOW_UP_OF.search(state, at.end())
+    if origin is None:
+        return _created_parsed(oid, version, state)
+    return _new(
+        Fact,
+        (
+            oid,
+            version,
+            _CREATED_K,
+            to_micros(datetime.fromisoformat(at.group(1).decode())),
+            status.group(1).decode(),
+            priority.group(1).decode(),
+            int(number.group(1)),
+            int(origin.group(1)) if origin.group(1) else None,
+        ),
+    )
+
+
+def _created_parsed(oid: Any, version: int, state: bytes) -> Fact:
+    d = _loads(state)
+    fields, origin = d["fields"], d.get("follow_up_of")
+    return Fact(
+        oid,
+        version,
+        Kind.CREATED,
+        _at_of(d),
+        status=str(fields["status"]),
+        priority=str(fields.get("priority") or "normal"),
+        number=int(d["number"]),
+        follow_up_of=int(origin["number"]) if origin else None,
+    )
 
 
 _new = tuple.__new__
@@ -220,10 +266,19 @@ def _loads(state: bytes) -> dict[str, Any]:
 def _at(state: bytes) -> int:
     """The event's ``at``: the only datetime of status, comment and close events, which
     carry no user-shaped dict before it (strings cannot contain an unescaped quote)."""
-    found = _AT.findall(state)
-    if len(found) != 1:
+    at = _AT.search(state)
+    if at is None or _AT.search(state, at.end()) is not None:
         raise _Unexpected
-    return to_micros(datetime.fromisoformat(found[0].decode()))
+    return to_micros(datetime.fromisoformat(at.group(1).decode()))
+
+
+def _first_at(state: bytes) -> int:
+    """``at`` of a status change or close: these events hold no user-shaped dict at all
+    (only statuses, the actor's strings, ids and the solve), so the first match is it."""
+    at = _AT.search(state)
+    if at is None:
+        raise _Unexpected
+    return to_micros(datetime.fromisoformat(at.group(1).decode()))
 
 
 def _at_of(d: dict[str, Any]) -> int:
