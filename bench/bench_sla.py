@@ -36,7 +36,7 @@ from services.ticket_service.sla.facts import Fact
 
 EVENTS = int(os.environ.get("BENCH_SLA_EVENTS", "1000000"))
 SMALL = EVENTS // 10
-PASSES = 3
+PASSES = 2
 ARRIVAL = timedelta(minutes=2)
 T0 = datetime(2000, 1, 3, 9, 0, tzinfo=UTC)
 AGENT = {"role": "agent", "email": "agent@example.com"}

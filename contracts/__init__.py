@@ -27,6 +27,7 @@ from contracts.common import (
     TicketFields,
     TicketRef,
 )
+from contracts.dead_letters import DeadLetter
 from contracts.events import (
     AutoClosePolicyChanged,
     CommandRejected,
@@ -55,6 +56,7 @@ __all__ = [
     "CommentAdded",
     "CreateFollowUp",
     "CreateTicket",
+    "DeadLetter",
     "Event",
     "EventAdapter",
     "FollowUpCreated",

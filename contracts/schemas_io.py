@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.commands import COMMAND_TYPES
+from contracts.dead_letters import DeadLetter
 from contracts.events import EVENT_TYPES
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
@@ -25,7 +26,7 @@ def generate() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for every event and command model."""
     return {
         f"{model.__name__}.json": model.model_json_schema(mode="serialization")
-        for model in (*EVENT_TYPES, *COMMAND_TYPES)
+        for model in (*EVENT_TYPES, *COMMAND_TYPES, DeadLetter)
     }
 
 

@@ -18,6 +18,8 @@ class CloserConfig(BaseSettings):
     """Firing loops per worker: one claims and builds while another waits for acks."""
     idle_poll_seconds: float = 0.2
     consume_max_records: int = 1000
+    error_backoff_seconds: float = 1.0
+    """Pause after a Redis or Kafka error before the round or batch is tried again."""
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 3_000
     rebuild_check_seconds: float = 5.0

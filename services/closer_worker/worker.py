@@ -60,6 +60,7 @@ class CloserWorker:
                 batch_size=config.batch_size,
                 lease_seconds=config.lease_seconds,
                 idle_poll_seconds=config.idle_poll_seconds,
+                error_backoff_seconds=config.error_backoff_seconds,
             ),
         )
         self._stop = asyncio.Event()
@@ -80,7 +81,13 @@ class CloserWorker:
             records = message.raw_message
             assert isinstance(records, tuple)
             events = [e for r in records if (e := parse_record(r.value, r.headers)) is not None]
-            await apply_events(self.store, events)
+            try:
+                await apply_events(self.store, events)
+            except Exception as error:
+                # Redis unreachable: the batch is nacked and redelivered; do not spin.
+                obs.log.error("apply_events_failed", error=repr(error), events=len(events))
+                await asyncio.sleep(config.error_backoff_seconds)
+                raise
 
     # ---- lifecycle -------------------------------------------------------------------
 

@@ -81,6 +81,8 @@ def audit_store(
 def audit_kafka(
     settings: Settings, policy: SlaPolicy, *, as_of: int | None, rows: RowFilter
 ) -> AuditResult:
+    from aiokafka.errors import KafkaError
+
     from services.ticket_service.sla.sources.kafka import KafkaReadStats, kafka_facts
 
     if not settings.kafka_bootstrap:
@@ -97,7 +99,11 @@ def audit_kafka(
                 if fact is not None:
                     audit.add(fact)
 
-    asyncio.run(read())
+    try:
+        asyncio.run(read())
+    except (LookupError, KafkaError) as error:
+        typer.echo(f"cannot read {settings.topic_events} at {bootstrap}: {error}", err=True)
+        raise typer.Exit(1) from None
     if stats.unreadable:
         typer.echo(f"skipped {stats.unreadable} unreadable messages", err=True)
     return audit.finish()

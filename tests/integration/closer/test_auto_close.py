@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from uuid import UUID, uuid4
 
+from prometheus_client import REGISTRY
+
 from contracts import Actor, TicketFields
 from contracts.commands import CreateTicket, CreateTicketData
 from contracts.events import CommandRejected, StatusChanged, TicketClosed
@@ -18,6 +20,10 @@ from tests.integration.closer.conftest import TicketStack
 AGENT = RequestContext(actor=Actor(role="agent", email="agent@example.com"))
 WAIT = 60.0
 """Bounds a failing wait only; a passing test returns as soon as the event is there."""
+
+
+def sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name) or 0.0
 
 
 def new_ticket(stack: TicketStack, subject: str = "Printer on fire") -> int:
@@ -37,6 +43,8 @@ def closed_event(stack: TicketStack, ticket_id: UUID) -> TicketClosed:
 async def test_solved_ticket_is_closed_by_the_automation_after_the_period(
     settings: Settings, closer_config: CloserConfig, ticket_stack: TicketStack
 ) -> None:
+    published_before = sample("helpdesk_closer_closes_published_total")
+    late_before = sample("helpdesk_closer_close_lateness_seconds_count")
     async with CloserWorker(settings, closer_config):
         number = new_ticket(ticket_stack)
         set_status(ticket_stack, number, "solved")
@@ -52,6 +60,9 @@ async def test_solved_ticket_is_closed_by_the_automation_after_the_period(
     assert closed.data.solve_id == ticket.solve_id == 1
     assert closed.occurred_at >= due  # never early
     assert ticket_stack.app.get_ticket(number).status == "closed"
+    # observability: the close and its lateness were counted
+    assert sample("helpdesk_closer_closes_published_total") >= published_before + 1
+    assert sample("helpdesk_closer_close_lateness_seconds_count") >= late_before + 1
 
 
 async def test_reopened_ticket_is_not_closed_and_a_new_solve_gets_a_full_period(

@@ -163,31 +163,18 @@ class EventRelay:
                     self._progress.notify_all()
 
     async def _relay_from(self, position: int) -> None:
-        """Publish page after page; the next page is read and mapped while the current one
-        is in flight (the broker's round trip overlaps the mapping work)."""
-        page: Page | None = None
-        ahead: asyncio.Task[Page | None] | None = None
-        try:
-            while True:
-                if page is None:
-                    self._wake.clear()
-                    page = await self._retry_store(self._read_page, position)
-                    if page is None:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
-                        continue
-                ahead = asyncio.create_task(self._retry_store(self._read_page, page.last_id))
-                if page.records:
-                    await self._publish_until_delivered(page.records)
-                await self._record_position(page.last_id)
-                position = page.last_id
-                await self._advance(position)
-                page, ahead = await ahead, None
-        finally:
-            if ahead is not None:
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await ahead
+        while True:
+            self._wake.clear()
+            page = await self._retry_store(self._read_page, position)
+            if page is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                continue
+            if page.records:
+                await self._publish_until_delivered(page.records)
+            await self._record_position(page.last_id)
+            position = page.last_id
+            await self._advance(position)
 
     def _read_page(self, after: int) -> Page | None:
         notifications = self.app.recorder.select_notifications(

@@ -44,8 +44,8 @@ async def kafka_facts(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    await consumer.start()
     try:
+        await consumer.start()
         await consumer.topics()  # fetch metadata
         partitions = sorted(consumer.partitions_for_topic(topic) or ())
         if not partitions:
