@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import pickle
 import random
+import resource
 import smtplib
 import tempfile
 import threading
@@ -40,7 +41,7 @@ from services.ticket_service.domain.ids import ticket_id_for
 from tests.fixtures.kafka import create_topics, tansu_process
 
 MESSAGES = 4000
-CONNECTIONS = 8
+CONNECTIONS = 16
 SUPPORT = "support@helpdesk.localhost"
 WORDS = [
     "printer", "vpn", "password", "reset", "invoice", "laptop", "screen", "broken", "login",
@@ -194,7 +195,15 @@ def _pinned(cpu: int | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-async def smtp_to_kafka_rate(bootstrap: str, messages: list[bytes], data_dir: Path) -> float:
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def smtp_to_kafka_rate(
+    bootstrap: str, messages: list[bytes], data_dir: Path
+) -> tuple[float, float]:
+    """(messages per wall second, messages per CPU second of this ingest process)."""
     settings = Settings(
         kafka_bootstrap=bootstrap,
         data_dir=data_dir,
@@ -220,12 +229,14 @@ async def smtp_to_kafka_rate(bootstrap: str, messages: list[bytes], data_dir: Pa
                 _client,
                 (ingest.smtp_port, str(data_dir / "warm.pickle"), 2, client_cpu),
             )
+            cpu_before = _cpu_seconds()
             elapsed = await asyncio.to_thread(
                 pool.apply,
                 _client,
                 (ingest.smtp_port, str(corpus_file), CONNECTIONS, client_cpu),
             )
-    return len(messages) / elapsed
+            cpu = _cpu_seconds() - cpu_before
+    return len(messages) / elapsed, len(messages) / cpu
 
 
 def run() -> list[Row]:
@@ -237,7 +248,7 @@ def run() -> list[Row]:
         with _pinned(cpus[0] if len(cpus) > 1 else None):
             bare = bare_parse_rate(messages)
             routed = parse_and_route_rate(messages, data_dir)
-            smtp = asyncio.run(smtp_to_kafka_rate(kafka.address, messages, data_dir))
+            smtp, smtp_per_cpu = asyncio.run(smtp_to_kafka_rate(kafka.address, messages, data_dir))
     note = (
         f"{len(messages)} typical mails (avg {size / 1024:.1f} KiB), {CONNECTIONS} SMTP "
         "connections; ingest pinned to 1 core, clients on another; Tansu broker, acks=all"
@@ -252,6 +263,17 @@ def run() -> list[Row]:
             bare,
             "≥ 500 msg/s",
             note,
+        ),
+        Row(
+            "email",
+            "emails per CPU-second of the ingest process",
+            smtp_per_cpu,
+            "msg/cpu-s",
+            "bare email.message_from_bytes",
+            bare,
+            "≥ 500 msg/s",
+            "same run as above: ingest CPU time (SMTP, parse, route, index, Kafka client); "
+            "wall rate is also bounded by the clients and broker sharing the other core",
         ),
         Row(
             "email",

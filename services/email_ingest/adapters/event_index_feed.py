@@ -29,6 +29,10 @@ class EventIndexFeed:
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=None,
             enable_auto_commit=False,
+            # A stored position beyond the log (a broker that lost its data, e.g. Tansu with
+            # memory storage, republished by the relay) restarts from the beginning:
+            # applying events again is harmless.
+            auto_offset_reset="earliest",
             client_id="helpdesk-email-ingest-index",
             max_poll_records=1000,
         )
@@ -53,8 +57,9 @@ class EventIndexFeed:
         self.partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
         self.consumer.assign(self.partitions)
         stored = self.index.positions(self.topic)
+        ends = await self.consumer.end_offsets(self.partitions)
         for tp in self.partitions:
-            if tp.partition in stored:
+            if tp.partition in stored and stored[tp.partition] <= ends[tp]:
                 self.consumer.seek(tp, stored[tp.partition])
             else:
                 await self.consumer.seek_to_beginning(tp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -16,6 +17,11 @@ log = logging.getLogger("helpdesk.email_ingest")
 
 
 async def serve_forever(settings: Settings) -> None:
+    """Serve until SIGTERM/SIGINT, then stop accepting and close cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     async with run_email_ingest(settings) as ingest:
         log.info(
             "email ingest: SMTP on %s:%s for %s → %s",
@@ -24,7 +30,10 @@ async def serve_forever(settings: Settings) -> None:
             settings.support_address,
             settings.topic_commands,
         )
-        await ingest.feed_task
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopping, ingest.feed_task}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        log.info("email ingest stopping")
 
 
 async def ingest_files(

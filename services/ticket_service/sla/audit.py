@@ -184,49 +184,45 @@ class AuditResult:
             yield _row(values)
 
     def totals(self) -> Totals:
-        (tickets,) = self._db.execute("SELECT count(*) FROM rows").fetchone()
+        reply_stopped = "first_reply IS NOT NULL AND NOT first_reply_running"
+        resolved = "NOT resolution_running"
+        counts = self._db.execute(
+            "SELECT count(*), "
+            "coalesce(sum(first_reply_breached), 0), coalesce(sum(first_reply_running), 0), "
+            f"coalesce(sum({reply_stopped}), 0), "
+            "coalesce(sum(resolution_breached), 0), coalesce(sum(resolution_running), 0), "
+            f"coalesce(sum({resolved}), 0) FROM rows"
+        ).fetchone()
+        tickets, fr_breached, fr_running, fr_stopped, res_breached, res_running, res_stopped = (
+            int(v) for v in counts
+        )
         return Totals(
             tickets=tickets,
-            first_reply=self._metric(
-                "first_reply",
-                "first_reply_breached",
-                "first_reply_running",
-                "first_reply IS NOT NULL AND NOT first_reply_running",
+            first_reply=MetricTotals(
+                fr_breached,
+                fr_running,
+                fr_stopped,
+                self._percentiles("first_reply", reply_stopped, fr_stopped),
             ),
-            resolution=self._metric(
-                "resolution",
-                "resolution_breached",
-                "resolution_running",
-                "NOT resolution_running",
+            resolution=MetricTotals(
+                res_breached,
+                res_running,
+                res_stopped,
+                self._percentiles("resolution", resolved, res_stopped),
             ),
-            agent_work=self._metric("agent_work", None, None, "NOT resolution_running"),
+            agent_work=MetricTotals(
+                0, 0, res_stopped, self._percentiles("agent_work", resolved, res_stopped)
+            ),
         )
 
-    def _metric(
-        self, column: str, breached: str | None, running: str | None, stopped: str
-    ) -> MetricTotals:
-        def count(where: str | None) -> int:
-            if where is None:
-                return 0
-            return int(self._db.execute(f"SELECT count(*) FROM rows WHERE {where}").fetchone()[0])
-
-        n = count(stopped)
-        ranks = {max(1, -(-p * n // 100)): p for p in PERCENTILES} if n else {}
-        found: dict[int, int] = {}
-        if ranks:
-            cursor = self._db.execute(
-                f"SELECT {column} FROM rows WHERE {stopped} ORDER BY {column}"
-            )
-            for rank, (value,) in enumerate(cursor, start=1):
-                if rank in ranks:
-                    found[ranks[rank]] = value
-                if rank >= max(ranks):
-                    break
-        return MetricTotals(
-            breached=count(breached),
-            running=count(running),
-            stopped=n,
-            percentiles=tuple(found.get(p) for p in PERCENTILES),
+    def _percentiles(self, column: str, where: str, n: int) -> tuple[int | None, ...]:
+        """Nearest-rank percentiles: the value at rank ceil(p * n / 100)."""
+        if not n:
+            return tuple(None for _ in PERCENTILES)
+        statement = f"SELECT {column} FROM rows WHERE {where} ORDER BY {column} LIMIT 1 OFFSET ?"
+        return tuple(
+            int(self._db.execute(statement, (max(1, -(-p * n // 100)) - 1,)).fetchone()[0])
+            for p in PERCENTILES
         )
 
     def close(self) -> None:

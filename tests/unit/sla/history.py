@@ -194,9 +194,10 @@ def apply_ops(
         if not numbers:
             op = "create"
         number = numbers[pick % len(numbers)] if numbers else None
-        if op != "create" and number is None:
+        creates = op in ("create", "create_odd")
+        if not creates and number is None:
             continue  # a follow-up left out
-        assert number is not None or op == "create"
+        assert number is not None or creates
         try:
             if op == "create":
                 numbers.append(h.create(now, priority=PRIORITIES[pick % 4]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ _AT = re.compile(rb'"at":\{"_type_":"datetime_iso","_data_":"([^"\\]+)"\}')
 _TO_STATUS = re.compile(rb'"to_status":"([a-z_]+)"')
 _PUBLIC = re.compile(rb'"public":(true|false)')
 _ROLE = re.compile(rb'"actor":\{"role":"([a-z_]+)"')
+_PUBLIC_ROLE = re.compile(rb'"public":(true|false),"actor":\{"role":"([a-z_]+)"')
 _NUMBER = re.compile(rb'"originator_topic":"[^"]*","number":(\d+),"fields":\{')
 _STATUS_FIELD = re.compile(rb'"status":"([a-z_]+)"')
 _PRIORITY = re.compile(rb'"priority":"([a-z]+)"')
@@ -55,26 +56,32 @@ _CREATED_K = Kind.CREATED
 _INTERNAL = frozenset(role.value.encode() for role in INTERNAL_ROLES)
 
 
-def read_notifications(
+def notification_pages(
     app: TicketApplication,
     *,
     start: int = 1,
     stop: int | None = None,
     page: int = PAGE,
     progress: Progress | None = None,
-) -> Iterator[Notification]:
-    """Every notification from ``start`` (inclusive) to ``stop`` (inclusive), page by page."""
+) -> Iterator[Sequence[Notification]]:
+    """Pages of notifications from ``start`` to ``stop`` (both inclusive)."""
     select = app.recorder.select_notifications
     while True:
         notifications = select(start, page, stop=stop)
         if not notifications:
             return
-        yield from notifications
+        yield notifications
         if progress:
             progress(len(notifications))
         if len(notifications) < page:
             return
         start = notifications[-1].id + 1
+
+
+def read_notifications(app: TicketApplication, **read: Any) -> Iterator[Notification]:
+    """Every notification, in order (the bare read of the log)."""
+    for notifications in notification_pages(app, **read):
+        yield from notifications
 
 
 def reference_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
@@ -92,37 +99,46 @@ def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
     if mapper.cipher or mapper.compressor or not isinstance(mapper.transcoder, JSONTranscoder):
         yield from reference_facts(app, **read)
         return
-    rows = (
-        sqlite_rows(app, **read)
+    pages = (
+        sqlite_pages(app, **read)
         if isinstance(app.recorder, SQLiteApplicationRecorder)
         else (
-            (n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            for n in read_notifications(app, **read)
+            [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
+            for page in notification_pages(app, **read)
         )
     )
-    for row in rows:
-        try:
-            yield _fast(row[1], row[2], row[3], row[4])
+    fast = _fast
+    for rows in pages:
+        try:  # a page at a time: the common case costs no per-row exception handling
+            facts = [fast(oid, version, topic, state) for _, oid, version, topic, state in rows]
         except _Unexpected:
-            fact = _by_envelope(app, _notification(app, row))
-            # Keep the store's own id form, so the ticket's other facts match it.
-            yield fact._replace(ticket_id=row[1]) if fact is not None else None
+            facts = [_one(app, row) for row in rows]
+        yield from facts
+
+
+def _one(app: TicketApplication, row: Row) -> Fact | None:
+    try:
+        return _fast(row[1], row[2], row[3], row[4])
+    except _Unexpected:
+        fact = _by_envelope(app, _notification(app, row))
+        # Keep the store's own id form, so the ticket's other facts match it.
+        return fact._replace(ticket_id=row[1]) if fact is not None else None
 
 
 Row = tuple[int, Any, int, str, bytes]
 """(notification id, originator id, originator version, topic, state)."""
 
 
-def sqlite_rows(
+def sqlite_pages(
     app: TicketApplication,
     *,
     start: int = 1,
     stop: int | None = None,
     page: int = PAGE,
     progress: Progress | None = None,
-) -> Iterator[Row]:
-    """The notification log's rows in order, without building objects per row (the same
-    rows ``select_notifications`` returns)."""
+) -> Iterator[list[Row]]:
+    """Pages of the notification log's rows, in order, without building objects per row
+    (the same rows ``select_notifications`` returns)."""
     recorder = app.recorder
     assert isinstance(recorder, SQLiteApplicationRecorder)
     statement = (
@@ -139,12 +155,17 @@ def sqlite_rows(
             rows: list[Row] = raw.fetchall()
         if not rows:
             return
-        yield from rows
+        yield rows
         if progress:
             progress(len(rows))
         if len(rows) < page:
             return
         start = rows[-1][0] + 1
+
+
+def sqlite_rows(app: TicketApplication, **read: Any) -> Iterator[Row]:
+    for rows in sqlite_pages(app, **read):
+        yield from rows
 
 
 def _notification(app: TicketApplication, row: Row) -> Notification:
@@ -176,10 +197,15 @@ def _fast(oid: Any, version: int, topic: str, state: bytes) -> Fact | None:
         status = to_status.group(1).decode()
         return _new(Fact, (oid, version, _STATUS_K, _first_at(state), status, None, None, None))
     if topic == _COMMENTED:
-        public, role = _PUBLIC.search(state), _ROLE.search(state)
-        if public is None or role is None:
-            raise _Unexpected
-        if public.group(1) != b"true" or role.group(1) not in _INTERNAL:
+        both = _PUBLIC_ROLE.search(state)  # the usual layout, in one search
+        if both is not None:
+            public, role = both.group(1), both.group(2)
+        else:
+            public_m, role_m = _PUBLIC.search(state), _ROLE.search(state)
+            if public_m is None or role_m is None:
+                raise _Unexpected
+            public, role = public_m.group(1), role_m.group(1)
+        if public != b"true" or role not in _INTERNAL:
             return None
         return _new(Fact, (oid, version, _REPLY_K, _at(state), None, None, None, None))
     if topic == _CLOSED:
