@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from contracts.commands import COMMAND_TYPES
 from contracts.dead_letters import DeadLetter
 from contracts.events import EVENT_TYPES
@@ -24,9 +26,9 @@ RELEASED_DIR = SCHEMA_DIR / "released"
 
 def generate() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for every event and command model."""
+    models: list[type[BaseModel]] = [*EVENT_TYPES, *COMMAND_TYPES, DeadLetter]
     return {
-        f"{model.__name__}.json": model.model_json_schema(mode="serialization")
-        for model in (*EVENT_TYPES, *COMMAND_TYPES, DeadLetter)
+        f"{model.__name__}.json": model.model_json_schema(mode="serialization") for model in models
     }
 
 

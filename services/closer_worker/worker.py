@@ -16,6 +16,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from contracts.commands import CloseTicket
 from services.closer_worker import observability as obs
 from services.closer_worker.adapters.event_records import parse_record
 from services.closer_worker.adapters.kafka_commands import KafkaCommandPublisher
@@ -26,6 +27,16 @@ from services.closer_worker.application.rebuild import RebuildResult, rebuild, r
 from services.closer_worker.application.scheduling import apply_events
 from services.closer_worker.config import CloserConfig
 from services.settings import Settings
+
+EVENTS_DESCRIPTION = (
+    "The closer's view of the ticket events: a solve schedules a timer for the due time it "
+    "carries; leaving solved or a TicketClosed cancels it. Consumer group shared by all "
+    "closer workers; offsets committed after the timers are written to Redis."
+)
+COMMANDS_DESCRIPTION = (
+    "CloseTicket (closed_by automation, solve_id) for each due timer; command_id = "
+    "uuid5(ticket id, solve id), so a repeated fire is applied once."
+)
 
 
 async def _undecoded(message: object) -> None:
@@ -65,6 +76,13 @@ class CloserWorker:
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Documentation only (AsyncAPI): the closes are sent by KafkaCommandPublisher.
+        self.broker.publisher(
+            settings.topic_commands,
+            title="closer:ticket-commands",
+            description=COMMANDS_DESCRIPTION,
+            schema=CloseTicket,
+        )
 
         @self.broker.subscriber(
             settings.topic_events,
@@ -76,6 +94,8 @@ class CloserWorker:
             decoder=_undecoded,
             session_timeout_ms=config.session_timeout_ms,
             heartbeat_interval_ms=config.heartbeat_interval_ms,
+            title="closer:ticket-events",
+            description=EVENTS_DESCRIPTION,
         )
         async def on_events(message: KafkaMessage) -> None:
             records = message.raw_message

@@ -95,9 +95,12 @@ async def _follow(bootstrap: str, topic: str, log: EventLog) -> None:
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
-        while not partitions:
+        for _ in range(100):
+            if partitions:
+                break
             await consumer.topics()
             partitions = consumer.partitions_for_topic(topic) or set()
+            await asyncio.sleep(0.05)
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)

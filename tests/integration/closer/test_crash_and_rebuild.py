@@ -89,6 +89,11 @@ async def _has(store: RedisTimerStore, count: int) -> bool:
     return await store.pending() >= count
 
 
+async def _alive_and_has(proc: subprocess.Popen[bytes], store: RedisTimerStore, count: int) -> bool:
+    assert proc.poll() is None, "worker process died"
+    return await _has(store, count)
+
+
 async def leased(store: RedisTimerStore) -> int:
     """Timers held by a worker: in the timeline at a lease expiry, not at their due time."""
     scores = dict(await store.redis.zrange(store.timeline, 0, -1, withscores=True))
@@ -109,9 +114,7 @@ async def test_sigkill_while_holding_leases_loses_no_timer(
     try:
         with worker_process(settings, config) as proc:
             ids = create_solved(ticket_stack, count)
-            while await probe.pending() < count:  # the process scheduled them all
-                assert proc.poll() is None, "worker process died"
-                await asyncio.sleep(0.05)
+            await until(lambda: _alive_and_has(proc, probe, count), what="timers scheduled")
             # Freeze the worker and look: kill it only when it holds leases right now.
             while True:
                 assert proc.poll() is None, "worker process died"

@@ -161,6 +161,7 @@ OPS = (
     "priority",
     "odd_fields",
     "create_odd",
+    "odd_attachment",
 )
 Op = tuple[str, int, int]
 """(operation, a number that picks the ticket / value, minutes since the previous op)."""
@@ -238,6 +239,15 @@ def apply_ops(
                         custom_fields=ODD_FIELDS,
                         description=ODD_BODY + now.isoformat(),
                     )
+                )
+            elif op == "odd_attachment":
+                h.app.add_comment(
+                    number,  # type: ignore[arg-type]
+                    h.ctx(AGENT, now),
+                    body="See attached.",
+                    public=pick % 2 == 0,
+                    channel="agent",
+                    attachments=[dict(ODD_FIELDS, name="odd.txt")],
                 )
             elif op == "odd_fields":
                 h.app.update_ticket(
