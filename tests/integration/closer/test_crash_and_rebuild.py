@@ -34,7 +34,9 @@ WAIT = 120.0
 """Bounds a failing wait only."""
 
 
-def create_solved(stack: TicketStack, count: int) -> set[UUID]:
+async def create_solved(stack: TicketStack, count: int) -> set[UUID]:
+    """Created solved in one store transaction (all due together), off the event loop so the
+    in-process consumers keep their heartbeats."""
     commands = [
         CreateTicket(
             command_id=uuid4(),
@@ -44,7 +46,7 @@ def create_solved(stack: TicketStack, count: int) -> set[UUID]:
         )
         for i in range(count)
     ]
-    outcomes = handle_commands(stack.app, commands)
+    outcomes = await asyncio.to_thread(handle_commands, stack.app, commands)
     assert all(o.ok for o in outcomes)
     return {o.ticket_id for o in outcomes if o.ticket_id is not None}
 
@@ -113,7 +115,7 @@ async def test_sigkill_while_holding_leases_loses_no_timer(
     probe = RedisTimerStore.from_url(settings.redis_url or "", config.redis_prefix)
     try:
         with worker_process(settings, config) as proc:
-            ids = create_solved(ticket_stack, count)
+            ids = await create_solved(ticket_stack, count)
             await until(lambda: _alive_and_has(proc, probe, count), what="timers scheduled")
             # Freeze the worker and look: kill it only when it holds leases right now.
             while True:
@@ -154,13 +156,13 @@ async def test_flushed_redis_is_rebuilt_from_history_and_every_ticket_closes_onc
     client = aioredis.Redis.from_url(url)
     try:
         async with CloserWorker(settings, config) as worker:
-            already = create_solved(ticket_stack, 50)
+            already = await create_solved(ticket_stack, 50)
             await ticket_stack.log.wait_until(
                 lambda log: already <= set(log.closes()), within=WAIT, what="first batch"
             )
             # Pending timers, then Redis loses everything.
             ticket_stack.app.default_auto_close_after = settings.auto_close_after * 3
-            pending = create_solved(ticket_stack, 300)
+            pending = await create_solved(ticket_stack, 300)
             await until(lambda: _has(worker.store, len(pending)), what="timers scheduled")
             await client.flushall()
             assert await worker.store.pending() == 0
@@ -191,7 +193,7 @@ async def test_a_worker_notices_a_flush_and_rebuilds_by_itself(
     try:
         async with CloserWorker(settings, closer_config) as worker:
             ticket_stack.app.default_auto_close_after = settings.auto_close_after * 3
-            pending = create_solved(ticket_stack, 100)
+            pending = await create_solved(ticket_stack, 100)
             await until(lambda: _has(worker.store, len(pending)), what="timers scheduled")
             await client.flushall()
             await ticket_stack.log.wait_until(
@@ -203,3 +205,21 @@ async def test_a_worker_notices_a_flush_and_rebuilds_by_itself(
     finally:
         await client.flushall()
         await client.aclose()
+
+
+async def test_timers_overdue_while_no_worker_ran_fire_at_once_when_a_worker_starts(
+    settings: Settings, closer_config: CloserConfig, ticket_stack: TicketStack
+) -> None:
+    ids = await create_solved(ticket_stack, 20)
+    dues = [ticket_stack.app.get_ticket_by_id(t).auto_close_due_at for t in ids]
+    last_due = max(d for d in dues if d is not None)
+    await ticket_stack.workers.relay.wait_caught_up()
+    # Let them all become overdue with no closer running.
+    await asyncio.sleep(max(0.0, (last_due - utcnow()).total_seconds()) + 0.1)
+    async with CloserWorker(settings, closer_config) as worker:  # empty Redis: rebuilds on start
+        await ticket_stack.log.wait_until(
+            lambda log: ids <= set(log.closes()), within=WAIT, what="every ticket closed"
+        )
+        assert await worker.store.is_built()
+    closes = ticket_stack.log.closes()
+    assert {tid: closes[tid] for tid in ids} == dict.fromkeys(ids, 1)

@@ -6,13 +6,16 @@
   vendored unchanged. It predates a few newer keys (``healthcheck.start_interval``,
   ``depends_on.*.required``, top-level ``name``), so the compose file does not use them.
 - Every helpdesk service runs a real ``helpdesk`` command (a leaf of the typer app, whose
-  ``--help`` works), through the image's ``ENTRYPOINT ["helpdesk"]``.
+  ``--help`` works) through the image's ``ENTRYPOINT ["helpdesk"]``, or one of the
+  project's process mains as ``python -m services.<...>``.
 - Every ``HELPDESK_*`` variable it sets is a setting, and the values parse.
 - Health checks and ``depends_on`` conditions hang together.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import re
@@ -71,11 +74,25 @@ def as_argv(value: str | list[str] | None) -> list[str]:
     return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
 
 
-def helpdesk_argv(service: dict[str, Any]) -> list[str]:
-    """The arguments the ``helpdesk`` program receives in this service's container."""
+def container_argv(service: dict[str, Any]) -> list[str]:
+    """What the container executes: its entrypoint (the image's unless overridden) and
+    command."""
     entrypoint = as_argv(service["entrypoint"]) if "entrypoint" in service else image_entrypoint()
-    assert entrypoint and Path(entrypoint[0]).name == "helpdesk", entrypoint
-    return [*entrypoint[1:], *as_argv(service.get("command"))]
+    return [*entrypoint, *as_argv(service.get("command"))]
+
+
+def helpdesk_argv(service: dict[str, Any]) -> list[str] | None:
+    """The arguments of the ``helpdesk`` program, or None when the service runs a module."""
+    argv = container_argv(service)
+    return argv[1:] if argv and Path(argv[0]).name == "helpdesk" else None
+
+
+def python_module(service: dict[str, Any]) -> str | None:
+    """``python -m <module>``: the module, else None."""
+    argv = container_argv(service)
+    if len(argv) >= 3 and Path(argv[0]).name.startswith("python") and argv[1] == "-m":
+        return argv[2]
+    return None
 
 
 def command_path(argv: list[str]) -> list[str]:
@@ -146,15 +163,35 @@ def test_the_image_runs_the_helpdesk_console_script() -> None:
 
 
 def test_the_stack_runs_each_service() -> None:
-    paths = {name: command_path(helpdesk_argv(SERVICES[name])) for name in HELPDESK_SERVICES}
+    paths = {
+        name: command_path(argv)
+        for name in HELPDESK_SERVICES
+        if (argv := helpdesk_argv(SERVICES[name])) is not None
+    }
     assert len(HELPDESK_SERVICES) >= 4, HELPDESK_SERVICES
+    assert ["tickets-worker"] in paths.values()
     assert ["closer", "run"] in paths.values()
     assert ["email", "serve"] in paths.values()
 
 
 @pytest.mark.parametrize("name", HELPDESK_SERVICES)
-def test_service_command_is_a_real_helpdesk_command(name: str) -> None:
-    path = command_path(helpdesk_argv(SERVICES[name]))
+def test_service_runs_a_real_entry_point(name: str) -> None:
+    """A ``helpdesk`` command (a leaf of the typer app whose ``--help`` works), or
+    ``python -m`` one of the project's process mains."""
+    service = SERVICES[name]
+    module = python_module(service)
+    if module is not None:
+        assert module.startswith(("services.", "contracts.")), module
+        spec = importlib.util.find_spec(module)
+        assert spec is not None and spec.origin, f"{name}: no module {module}"
+        source = Path(spec.origin).read_text()
+        assert 'if __name__ == "__main__":' in source, f"{name}: {module} is not a main"
+        assert callable(getattr(importlib.import_module(module), "main", None)), module
+        return
+
+    argv = helpdesk_argv(service)
+    assert argv is not None, f"{name} runs neither `helpdesk` nor `python -m`: {service}"
+    path = command_path(argv)
     assert path, f"{name} runs `helpdesk` without a command"
 
     result = CliRunner().invoke(helpdesk_app, [*path, "--help"])
