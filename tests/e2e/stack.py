@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from services.local_stack.processes import free_port
+from services.event_stream.history import read_history
+from services.local_stack.processes import free_port, tcp_check
 
 T = TypeVar("T")
 EVENTS_TOPIC = "helpdesk.ticket-events"
@@ -42,6 +42,7 @@ def eventually(check: Callable[[], T | None], what: str, timeout: float = 60.0) 
 class Stack:
     def __init__(self, data_dir: Path, auto_close_after: str = "3s") -> None:
         self.data_dir = data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.smtp_port = free_port()
         self.env = {
@@ -71,6 +72,7 @@ class Stack:
             )
         self.info = eventually(self._read_info, "stack.json", 60)
         eventually(lambda: self.http().get("/readyz").status_code == 200, "readyz", 90)
+        eventually(lambda: tcp_check(f"127.0.0.1:{self.smtp_port}") or True, "SMTP", 90)
         return self
 
     def _read_info(self) -> dict[str, Any] | None:
@@ -147,23 +149,4 @@ def mail(sender: str, subject: str, body: str, *, in_reply_to: str | None = None
 
 async def read_events(bootstrap: str, topic: str = EVENTS_TOPIC) -> list[dict[str, Any]]:
     """Every event on the topic right now, from the beginning (no consumer group)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not partitions:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
-            ]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        events: list[dict[str, Any]] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
-            batch = await consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
-                events.extend(json.loads(r.value) for r in records if r.value)
-        return events
-    finally:
-        await consumer.stop()
+    return [json.loads(r.value) async for r in read_history(bootstrap, topic) if r.value]
