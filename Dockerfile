@@ -20,7 +20,8 @@ RUN /opt/helpdesk/bin/pip install . \
 FROM python:3.11-slim
 
 RUN groupadd --system --gid 10001 helpdesk \
-    && useradd --system --uid 10001 --gid helpdesk --create-home --home-dir /home/helpdesk helpdesk \
+    && useradd --system --uid 10001 --gid helpdesk \
+        --create-home --home-dir /home/helpdesk helpdesk \
     && mkdir -p /var/lib/helpdesk \
     && chown helpdesk:helpdesk /var/lib/helpdesk
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from services.ticket_service.domain import errors
@@ -37,15 +36,7 @@ class UnitOfWork:
         staged = self.staged.get(ticket_id)
         if isinstance(staged, Ticket):
             return staged
-        try:
-            ticket: Aggregate = self.app.repository.get(ticket_id)
-        except AggregateNotFoundError:
-            raise errors.TicketNotFound(
-                f"No ticket #{number}." if number else f"No ticket {ticket_id}."
-            ) from None
-        if not isinstance(ticket, Ticket):
-            raise errors.TicketNotFound(f"No ticket {ticket_id}.")
-        return ticket
+        return self.app.get_ticket_by_id(ticket_id, number=number)
 
     def take_number(self) -> int:
         number = self._next_number
