@@ -54,7 +54,7 @@ def _children(settings: Settings, env: dict[str, str]) -> list[Child]:
     python = sys.executable
     helpdesk = [python, "-m", "services.cli"]
     return [
-        Child("tickets-http", [python, "-m", "services.ticket_service.entrypoints.http"], env),
+        Child("tickets-http", [*helpdesk, "tickets-http"], env),
         Child("tickets-worker", [*helpdesk, "tickets-worker"], env),
         Child("closer", [*helpdesk, "closer", "run"], env),
         Child("email", [*helpdesk, "email", "serve"], env),

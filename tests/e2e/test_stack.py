@@ -125,9 +125,7 @@ def test_the_whole_story(stack: Stack) -> None:
 
 def test_second_ticket_service_and_closer_share_the_work(stack: Stack) -> None:
     second_port = free_port()
-    stack.spawn(
-        ["-m", "services.ticket_service.entrypoints.http"], HELPDESK_HTTP_PORT=str(second_port)
-    )
+    stack.spawn(["-m", "services.cli", "tickets-http"], HELPDESK_HTTP_PORT=str(second_port))
     stack.spawn(["-m", "services.cli", "tickets-worker", "--no-relay"])  # one relay per store
     stack.spawn(["-m", "services.cli", "closer", "run"])
     eventually(

@@ -43,6 +43,15 @@ def token(
     )
 
 
+def tickets_http(
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP APIs (agent, integration, help center) on HELPDESK_HTTP_HOST:PORT."""
+    from services.ticket_service.entrypoints.http import main
+
+    main(workers=workers)
+
+
 def openapi() -> None:
     """Print the HTTP API's OpenAPI document (``make openapi`` writes docs/openapi.json)."""
     from services.ticket_service.adapters.http.app import openapi_json
@@ -88,6 +97,7 @@ def register(app: typer.Typer) -> None:
     """Add this service's commands and command groups to the root ``helpdesk`` app."""
     register_sla(app)
     app.command("token")(token)
+    app.command("tickets-http")(tickets_http)
     app.command("openapi")(openapi)
     app.add_typer(replay_app, name="replay")
     from services.ticket_service.entrypoints.kafka_cli import register_kafka

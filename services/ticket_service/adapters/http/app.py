@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from services.settings import Settings, get_settings
@@ -19,6 +20,7 @@ from services.ticket_service.adapters.http import (
     routes_views,
 )
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
+from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
@@ -68,8 +70,16 @@ def create_app(
         routes_helpcenter,
     ):
         app.include_router(module.router)
+    app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+    app.add_middleware(ObservabilityMiddleware)
     check_role_table(app)
     return app
+
+
+def metrics() -> Response:
+    """Prometheus text exposition of this process's metrics (no authentication: keep the
+    port off the public network, like ``/readyz``)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 def check_role_table(app: FastAPI) -> None:

@@ -24,6 +24,11 @@ from services.ticket_service.adapters.kafka.command_records import (
     dead_letter_for,
     decode_command,
 )
+from services.ticket_service.adapters.metrics import (
+    INTAKE_COMMANDS,
+    INTAKE_DEAD_LETTERS,
+    outcome_label,
+)
 from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.tickets import Outcome, TicketApplication
 
@@ -87,6 +92,7 @@ class CommandIntake:
         outcomes: list[Outcome] = []
         if commands:
             outcomes = await asyncio.to_thread(self.apply, self.app, commands)
+            self._count(commands, outcomes)
         for record, why in poison:
             log.warning(
                 "intake: dead-lettering %s/%d@%d: %s",
@@ -98,7 +104,25 @@ class CommandIntake:
             await self._publish_dead_letter(
                 dead_letter_for(record, why, self.consumer_group), record.key
             )
+            INTAKE_DEAD_LETTERS.inc()
         self.batches += 1
         self.commands += len(commands)
         self.dead_letters += len(poison)
         return outcomes
+
+    @staticmethod
+    def _count(commands: Sequence[Command], outcomes: Sequence[Outcome]) -> None:
+        for command, outcome in zip(commands, outcomes, strict=False):
+            label = outcome_label(outcome.ok, outcome.duplicate)
+            INTAKE_COMMANDS.labels(outcome=label).inc()
+            if label == "rejected":
+                log.warning(
+                    "intake: %s %s rejected: %s",
+                    command.command_type,
+                    command.command_id,
+                    outcome.error,
+                    extra={
+                        "correlation_id": command.correlation_id or str(command.command_id),
+                        "command_id": str(command.command_id),
+                    },
+                )

@@ -29,6 +29,7 @@ from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
 from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.adapters.kafka.topics import ensure_topics
+from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 
@@ -43,6 +44,8 @@ class Page:
     last_id: int
     """Notification id of the page's last stored event (published or internal)."""
     records: list[EventRecord]
+    head: int = 0
+    """The newest notification id in the store when the page was read (for the lag)."""
 
 
 class RelayStopped(RuntimeError):
@@ -167,6 +170,7 @@ class EventRelay:
             self._wake.clear()
             page = await self._retry_store(self._read_page, position)
             if page is None:
+                RELAY_LAG.set(0)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
@@ -175,6 +179,7 @@ class EventRelay:
             await self._record_position(page.last_id)
             position = page.last_id
             await self._advance(position)
+            RELAY_LAG.set(max(0, page.head - position))
 
     def _read_page(self, after: int) -> Page | None:
         notifications = self.app.recorder.select_notifications(
@@ -182,12 +187,13 @@ class EventRelay:
         )
         if not notifications:
             return None
+        head = self.app.recorder.max_notification_id() or notifications[-1].id
         records = []
         for notification in notifications:
             envelope = to_envelope(self.app.mapper.to_domain_event(notification))
             if envelope is not None:
                 records.append(event_record(envelope))
-        return Page(last_id=notifications[-1].id, records=records)
+        return Page(last_id=notifications[-1].id, records=records, head=head)
 
     async def _record_position(self, notification_id: int) -> None:
         await self._retry_store(self._record, notification_id)
@@ -228,6 +234,7 @@ class EventRelay:
                 assert self._producer is not None
                 await self._publish(self._producer, records)
                 self.published_events += len(records)
+                RELAY_EVENTS.inc(len(records))
                 return
             except KafkaError as error:
                 attempt += 1

@@ -1,0 +1,47 @@
+"""The ticket service's Prometheus metrics (prometheus_client, default registry).
+
+HTTP requests (by method, route template and status; latency), commands applied by the
+Kafka intake (by outcome) and dead letters, events relayed and the relay's lag.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter(
+    "helpdesk_http_requests_total",
+    "HTTP requests answered, by method, route template and status code.",
+    ("method", "route", "status"),
+)
+HTTP_LATENCY = Histogram(
+    "helpdesk_http_request_duration_seconds",
+    "Time to answer an HTTP request, by method and route template.",
+    ("method", "route"),
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+INTAKE_COMMANDS = Counter(
+    "helpdesk_intake_commands_total",
+    "Commands applied by the Kafka intake, by outcome (accepted, rejected, duplicate).",
+    ("outcome",),
+)
+INTAKE_DEAD_LETTERS = Counter(
+    "helpdesk_intake_dead_letters_total",
+    "Records from the commands topic sent to the dead-letter topic (could not be decoded).",
+)
+RELAY_EVENTS = Counter(
+    "helpdesk_relay_events_published_total",
+    "Events published to the events topic by the outbox relay (republished ones included).",
+)
+RELAY_LAG = Gauge(
+    "helpdesk_relay_lag_events",
+    "Newest notification id in the store minus the relay's published position.",
+)
+
+for _outcome in ("accepted", "rejected", "duplicate"):
+    INTAKE_COMMANDS.labels(outcome=_outcome)
+
+
+def outcome_label(ok: bool, duplicate: bool) -> str:
+    if duplicate:
+        return "duplicate"
+    return "accepted" if ok else "rejected"
