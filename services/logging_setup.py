@@ -27,6 +27,11 @@ def _add_service(service: str) -> Processor:
     return add
 
 
+def _drop_color_message(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    event.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
+    return event
+
+
 def _level_number(level: str) -> int:
     number = logging.getLevelName(level.upper())
     return number if isinstance(number, int) else logging.INFO
@@ -43,6 +48,7 @@ def configure_logging(service: str, level: str = "INFO", *, stream: Any = None) 
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_service(service),
         structlog.stdlib.ExtraAdder(),
+        _drop_color_message,
     ]
     structlog.configure(
         processors=[

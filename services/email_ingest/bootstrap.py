@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.email_ingest.adapters import metrics
 from services.email_ingest.adapters.event_index_feed import EventIndexFeed
 from services.email_ingest.adapters.kafka_publisher import KafkaCommandPublisher
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
@@ -73,6 +74,7 @@ async def run_email_ingest(
         support=support,
         max_bytes=settings.email_max_bytes,
         resolve_wait=resolve_wait,
+        count=metrics.count,
     )
     await publisher.start()
     server: asyncio.Server | None = None

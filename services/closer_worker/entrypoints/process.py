@@ -7,14 +7,13 @@ gracefully; SIGKILL loses nothing (leases expire, Kafka redelivers uncommitted e
 from __future__ import annotations
 
 import asyncio
-import logging
 
-import structlog
 from faststream import FastStream
 from prometheus_client import start_http_server
 
 from services.closer_worker.config import CloserConfig
 from services.closer_worker.worker import CloserWorker
+from services.logging_setup import configure_logging
 from services.settings import Settings
 
 
@@ -37,16 +36,9 @@ def build_app(settings: Settings, config: CloserConfig | None = None) -> FastStr
     return app
 
 
-def configure_logging(level: str) -> None:
-    numeric = logging.getLevelName(level.upper())
-    numeric = numeric if isinstance(numeric, int) else logging.INFO
-    logging.basicConfig(level=max(numeric, logging.INFO))
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(numeric))
-
-
 def run(settings: Settings, config: CloserConfig | None = None) -> None:
     config = config or CloserConfig()
-    configure_logging(config.log_level)
+    configure_logging("closer", config.log_level)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr=settings.http_host)
     asyncio.run(build_app(settings, config).run())

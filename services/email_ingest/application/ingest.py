@@ -16,7 +16,11 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
-from services.email_ingest.application.commands import build_command, valid_address
+from services.email_ingest.application.commands import (
+    build_command,
+    correlation_for,
+    valid_address,
+)
 from services.email_ingest.application.ports import (
     CommandPublisher,
     PublishFailed,
@@ -34,6 +38,7 @@ from services.email_ingest.domain.routing import (
 )
 from services.email_ingest.domain.routing import Quarantine as QuarantineDecision
 from services.email_ingest.domain.thread_match import Unresolved
+from services.logging_setup import bind_correlation_id, clear_correlation_id
 
 log = logging.getLogger("helpdesk.email_ingest")
 
@@ -76,6 +81,8 @@ class IngestService:
     """How long to wait for the index to learn the ticket of a parent message we handed
     on moments ago, before the reply goes to quarantine (``unresolved_thread``)."""
     clock: Callable[[], datetime] = dataclasses.field(default=lambda: datetime.now(UTC))
+    count: Callable[[str], None] = dataclasses.field(default=lambda outcome: None)
+    """Called with each outcome's kind (the Prometheus counter in production)."""
     _in_flight: set[str] = dataclasses.field(default_factory=set)
 
     async def ingest(
@@ -87,14 +94,18 @@ class IngestService:
         max_bytes: int | None = None,
     ) -> IngestOutcome:
         try:
-            return await self._ingest(raw, mail_from, recipients, max_bytes)
+            outcome = await self._ingest(raw, mail_from, recipients, max_bytes)
         except PublishFailed:
             raise
         except Exception as error:  # a bug must not lose the message: keep it
             log.exception("email ingest failed; quarantining")
-            return self._quarantine(
+            outcome = self._quarantine(
                 raw, "internal_error", f"{type(error).__name__}: {error}", mail_from, recipients
             )
+        finally:
+            clear_correlation_id()
+        self.count(outcome.kind.value)
+        return outcome
 
     async def _ingest(
         self,
@@ -118,6 +129,7 @@ class IngestService:
         if mail.sender is None and mail_from and valid_address(mail_from):
             mail = dataclasses.replace(mail, sender=mail_from.lower())
         mid = mail.message_id
+        bind_correlation_id(correlation_for(mid))
         if self.index.handed_on(mid) is not None or mid in self._in_flight:
             log.info("email duplicate message_id=%s dropped", mid)
             return IngestOutcome(Kind.DUPLICATE, mid, "message_id_seen")

@@ -21,7 +21,9 @@ def register(app: typer.Typer) -> None:
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from services.logging_setup import configure_logging
+
+    configure_logging("email-ingest")
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
 
 
@@ -31,7 +33,12 @@ def serve() -> None:
     from services.email_ingest.entrypoints.main import serve_forever
 
     _logging()
-    asyncio.run(serve_forever(get_settings()))
+    settings = get_settings()
+    if settings.metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.metrics_port, addr=settings.http_host)
+    asyncio.run(serve_forever(settings))
 
 
 @email_app.command()

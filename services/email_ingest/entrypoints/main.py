@@ -84,7 +84,8 @@ async def retry_quarantined(
 
 
 if __name__ == "__main__":  # python -m services.email_ingest.entrypoints.main
+    from services.logging_setup import configure_logging
     from services.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO)
+    configure_logging("email-ingest")
     asyncio.run(serve_forever(get_settings()))

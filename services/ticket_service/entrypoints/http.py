@@ -1,16 +1,29 @@
 """The ticket service's HTTP APIs under uvicorn:
-``python -m services.ticket_service.entrypoints.http [--workers N]``."""
+``python -m services.ticket_service.entrypoints.http [--workers N]``.
+
+Logs are JSON lines (:mod:`services.logging_setup`); ``GET /metrics`` serves Prometheus
+metrics (per process: with ``--workers`` > 1 each worker counts its own requests).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 import uvicorn
+from fastapi import FastAPI
 
+from services.logging_setup import configure_logging
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.http.app import create_app
 
-APP_FACTORY = "services.ticket_service.adapters.http.app:create_app"
+SERVICE = "ticket-http"
+APP_FACTORY = "services.ticket_service.entrypoints.http:create_logged_app"
+
+
+def create_logged_app() -> FastAPI:
+    """The factory each uvicorn worker process calls: JSON logs, then the app."""
+    configure_logging(SERVICE)
+    return create_app()
 
 
 def main(settings: Settings | None = None, workers: int = 1) -> None:
@@ -18,11 +31,13 @@ def main(settings: Settings | None = None, workers: int = 1) -> None:
     own application on the same store (ticket numbers and view tracking are safe across
     processes)."""
     settings = settings or get_settings()
+    configure_logging(SERVICE)
     options = {
         "host": settings.http_host,
         "port": settings.http_port,
         "log_level": "info",
         "access_log": False,
+        "log_config": None,  # keep the JSON logging configured above
     }
     if workers > 1:
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]

@@ -1,16 +1,19 @@
 """The ticket service's Kafka worker process: the outbox relay and the command intake.
 
 ``helpdesk tickets-worker`` (or ``python -m services.ticket_service.entrypoints.worker``).
-Settings come from ``HELPDESK_*``; ``HELPDESK_KAFKA_BOOTSTRAP`` is required.
+Settings come from ``HELPDESK_*``; ``HELPDESK_KAFKA_BOOTSTRAP`` is required. With
+``HELPDESK_METRICS_PORT`` set it serves Prometheus metrics on that port (``/metrics``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 
+from prometheus_client import start_http_server
+
+from services.logging_setup import configure_logging
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.kafka.runtime import run_forever
 from services.ticket_service.bootstrap import build_application
@@ -29,8 +32,11 @@ async def serve(settings: Settings, *, relay: bool = True, intake: bool = True) 
 
 
 def main(settings: Settings | None = None, *, relay: bool = True, intake: bool = True) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve(settings or get_settings(), relay=relay, intake=intake))
+    configure_logging("tickets-worker")
+    settings = settings or get_settings()
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr=settings.http_host)
+    asyncio.run(serve(settings, relay=relay, intake=intake))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from contracts import Actor, TicketFields
 from services.settings import Settings
@@ -49,6 +50,7 @@ def stored_event_ids(app: TicketApplication, after: int = 0, upto: int | None = 
 async def test_relay_publishes_saves_in_store_order(
     app: TicketApplication, settings: Settings
 ) -> None:
+    relayed_before = REGISTRY.get_sample_value("helpdesk_relay_events_published_total") or 0
     async with run_ticket_workers(app, settings, intake=False) as workers:
         await asyncio.to_thread(open_tickets, app, 5)
         await workers.relay.wait_caught_up()
@@ -56,7 +58,10 @@ async def test_relay_publishes_saves_in_store_order(
         records = await read_count(
             settings.kafka_bootstrap or "", settings.topic_events, len(expected)
         )
+        assert REGISTRY.get_sample_value("helpdesk_relay_lag_events") == 0
     assert [e["event_id"] for e in envelopes(records)] == expected  # one partition: total order
+    relayed = REGISTRY.get_sample_value("helpdesk_relay_events_published_total") or 0
+    assert relayed - relayed_before == len(expected)
 
 
 async def test_per_ticket_order_on_several_partitions(

@@ -158,3 +158,12 @@ async def test_attachments_are_listed(
     assert command.data.attachments == [
         {"filename": "a.pdf", "content_type": "application/pdf", "size": 40}
     ]
+
+
+async def test_each_outcome_is_counted_once(service: IngestService) -> None:
+    counted: list[str] = []
+    service.count = counted.append
+    raw = mail(sender="dave@example.com", message_id="<counted@example.com>")
+    first, again = await service.ingest(raw), await service.ingest(raw)
+    assert (first.kind, again.kind) == (Kind.CREATED, Kind.DUPLICATE)
+    assert counted == ["create_ticket", "duplicate"]

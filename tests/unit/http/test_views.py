@@ -114,3 +114,34 @@ def test_rebuild_from_scratch_reports_what_changed(api: Api) -> None:
         f"/api/v1/views/all?cursor={number + 1}&limit=1", headers=api.headers("agent")
     )
     assert r.json()["tickets"][0]["number"] == number
+
+
+def test_replay_restores_deleted_read_models_identically(api: Api) -> None:
+    svc = services(api)
+    for _ in range(3):
+        api.create()
+    follow_up_source = api.closed_ticket()["number"]
+    api.client.post(
+        f"/api/v1/tickets/{follow_up_source}/follow-ups",
+        json={"body": "again"},
+        headers=api.headers("agent"),
+    )
+    svc.views.catch_up()
+    tables = ("helpdesk_view_tickets", "helpdesk_view_participants")
+
+    def dump() -> dict[str, list[Any]]:
+        with svc.views.tables.transaction() as cur:
+            rows = {}
+            for table in tables:
+                cur.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+                rows[table] = [tuple(row) for row in cur.fetchall()]
+            return rows
+
+    before = dump()
+    assert all(before.values())
+    with svc.views.tables.transaction() as cur:
+        for table in tables:
+            cur.execute(f"DELETE FROM {table}")
+    assert not any(dump().values())
+    svc.views.rebuild()
+    assert dump() == before
