@@ -23,7 +23,11 @@ from services.ticket_service.adapters.http.deps import (
     context,
 )
 from services.ticket_service.adapters.http.problems import ProblemError, documented
-from services.ticket_service.adapters.http.routes_tickets import IdempotencyKey, Number
+from services.ticket_service.adapters.http.routes_tickets import (
+    IdempotencyKey,
+    Number,
+    scoped_key,
+)
 from services.ticket_service.adapters.http.routes_views import (
     CursorParam,
     LimitParam,
@@ -150,7 +154,7 @@ async def follow_up_request(
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.RequestDetail:
     """A follow-up of one of the caller's closed requests (201 + ``Location``)."""
-    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    key = scoped_key(claims, idempotency_key)
 
     def follow_up() -> Ticket:
         as_participant(svc, number, claims)

@@ -40,6 +40,11 @@ NON_NULLABLE = frozenset(
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)], tags=["tickets"])
 
 
+def scoped_key(claims: Claims, idempotency_key: str | None) -> str | None:
+    """Idempotency keys are the caller's own: two clients may pick the same key."""
+    return f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+
+
 def channel_of(claims: Claims) -> str:
     return Channel.INTEGRATION if claims.role == Role.INTEGRATION else Channel.AGENT
 
@@ -93,7 +98,7 @@ async def create_ticket(
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.TicketDetail:
     """Create a ticket in any active status (``closed`` → 422)."""
-    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    key = scoped_key(claims, idempotency_key)
     ticket = await call(
         lambda: svc.tickets.create_ticket(
             fields, context(request, claims), channel=channel_of(claims), idempotency_key=key
@@ -210,7 +215,7 @@ async def create_follow_up(
 ) -> schemas.TicketDetail:
     """A new ticket continuing a closed one (source not closed → 409). The original is
     not touched."""
-    key = f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    key = scoped_key(claims, idempotency_key)
     ticket = await call(
         lambda: svc.tickets.create_follow_up(
             number,
