@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from contracts.common import Actor, Role, TicketFields
+from contracts.common import TicketFields
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
@@ -158,7 +158,7 @@ class TicketApplication(Application[UUID]):
                 uow.stage(self._accepted(idempotency_key, ticket, ctx))
             return ticket
 
-        return self._run_returning_ticket(op, idempotency_key)
+        return self._run_returning_ticket(op)
 
     def update_ticket(
         self,
@@ -228,7 +228,7 @@ class TicketApplication(Application[UUID]):
             source = uow.ticket(number=source_number)
             return self.stage_follow_up(uow, source, ctx, body, channel, source_key, key)
 
-        return self._run_returning_ticket(op, key)
+        return self._run_returning_ticket(op)
 
     def auto_close(self, ticket_id: UUID, solve_id: int, ctx: RequestContext) -> Ticket:
         def op(uow: UnitOfWork) -> Ticket:
@@ -287,7 +287,7 @@ class TicketApplication(Application[UUID]):
             self._next_number = uow.next_number
             return results
 
-    def _run_returning_ticket(self, op: Operation[Ticket], key: str | None) -> Ticket:
+    def _run_returning_ticket(self, op: Operation[Ticket]) -> Ticket:
         try:
             return self.run(op)
         except Duplicate as duplicate:
@@ -399,6 +399,3 @@ def accepted_receipt(
 
 def follow_up_key(source_number: int, key: str | None) -> str | None:
     return f"follow-up:{source_number}:{key}" if key else None
-
-
-SYSTEM = Actor(role=Role.AUTOMATION)

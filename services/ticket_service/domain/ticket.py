@@ -14,9 +14,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from contracts.common import (
-    ACTIVE_STATUSES,
     INTEGRATION_EDITABLE_FIELDS,
-    INTERNAL_ROLES,
     Role,
     Status,
 )
@@ -402,11 +400,3 @@ class Ticket(Aggregate):
 def _solve(solve_id: int, at: datetime, after: Period) -> dict[str, Any]:
     period = after() if callable(after) else after
     return {"solve_id": solve_id, "due_at": at + period}
-
-
-def can_be_set_by(role: Role, status: Status) -> bool:
-    """Whether a role may ever ask for this status (``closed`` is not for people)."""
-    return status != Status.CLOSED or role in CLOSERS
-
-
-__all__ = ["ACTIVE_STATUSES", "INTERNAL_ROLES", "Ticket", "can_be_set_by"]
