@@ -70,10 +70,12 @@ class Audit:
         as_of: int | None = None,
         rows: RowFilter | None = None,
         repeats: bool = True,
+        spill: str = "",
     ) -> None:
         """``repeats``: the source may deliver an event again after its ticket closed
         (Kafka: at least once). The store's log never does, which saves a look-up per
-        ticket."""
+        ticket. ``spill``: where finished rows go (default: a private temporary file);
+        a partial audit names a file its parent will absorb."""
         self.policy = policy
         self.repeats = repeats
         self.as_of = as_of
@@ -85,7 +87,7 @@ class Audit:
         self._rows_pending: list[tuple[object, ...]] = []
         self._done_rows: list[tuple[bytes]] = []
         # "" = a private temporary database on disk, removed when closed.
-        self._db = sqlite3.connect("", check_same_thread=False)
+        self._db = sqlite3.connect(spill, check_same_thread=False)
         self._db.execute("CREATE TABLE done (id BLOB PRIMARY KEY) WITHOUT ROWID")
         self._db.execute(f"CREATE TABLE rows ({', '.join(_COLUMNS)}, PRIMARY KEY (number))")
 
@@ -155,6 +157,33 @@ class Audit:
         self._rows_pending.clear()
         self._done_pending.clear()
 
+    # ---- partial audits (one per partition of the tickets) -----------------------------
+
+    def handoff(self) -> PartialAudit:
+        """End a partial audit: its finished rows stay in its spill file, the clocks of
+        tickets still active go to the parent, which stops them at the global instant."""
+        self._flush()
+        self._db.commit()
+        self._db.close()
+        active = list(self._active.values())
+        self._active.clear()
+        return PartialAudit(active=active, last_at=self.last_at, facts=self.facts)
+
+    def absorb(self, part: PartialAudit, spill: str) -> None:
+        """Take over a partial audit of other tickets (none of this audit's own)."""
+        self._flush()
+        self._db.execute("ATTACH DATABASE ? AS part", (spill,))
+        try:
+            self._db.execute("INSERT INTO rows SELECT * FROM part.rows")
+            self._db.commit()
+        finally:
+            self._db.execute("DETACH DATABASE part")
+        for clock in part.active:
+            self._active[clock.ticket_id] = clock
+        self.facts += part.facts
+        if part.last_at is not None and (self.last_at is None or part.last_at > self.last_at):
+            self.last_at = part.last_at
+
     # ---- results ------------------------------------------------------------------------
 
     def finish(self) -> AuditResult:
@@ -169,6 +198,15 @@ class Audit:
         self._flush()
         self._db.commit()
         return AuditResult(self._db, as_of=as_of, facts=self.facts)
+
+
+@dataclass(frozen=True)
+class PartialAudit:
+    """What a partial audit hands its parent besides its spill file."""
+
+    active: list[TicketClock]
+    last_at: int | None
+    facts: int
 
 
 class AuditResult:

@@ -65,22 +65,47 @@ def row_filter(
 
 
 def audit_store(
-    settings: Settings, policy: SlaPolicy, *, as_of: int | None, rows: RowFilter
+    settings: Settings,
+    policy: SlaPolicy,
+    *,
+    as_of: int | None,
+    rows: RowFilter,
+    jobs: int | None = None,
 ) -> AuditResult:
+    """``jobs``: worker processes (None: one per CPU; SQLite stores with long histories
+    only — see :mod:`services.ticket_service.sla.parallel`)."""
+    from eventsourcing.sqlite import SQLiteApplicationRecorder
+
     from services.ticket_service.bootstrap import build_application
-    from services.ticket_service.sla.sources.store import store_facts
+    from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
+    from services.ticket_service.sla.sources.store import fast_reader_applies, store_facts
 
     app = build_application(settings)
-    audit = Audit(policy, as_of=as_of, rows=rows, repeats=False)
     total = app.recorder.max_notification_id() or 0
+    splittable = isinstance(app.recorder, SQLiteApplicationRecorder) and fast_reader_applies(app)
+    workers = jobs_for(total, jobs) if splittable else 1
+    if workers > 1:
+        app.close()
+        with ParallelStoreAudit(settings, policy, as_of=as_of, rows=rows, jobs=workers) as run:
+            with replay_progress("store", total) as advance:
+                run.wait(advance)
+            return run.finish()
+    audit = Audit(policy, as_of=as_of, rows=rows, repeats=False)
     with replay_progress("store", total) as advance:
         audit.feed(store_facts(app, progress=advance))
+    app.close()
     return audit.finish()
 
 
 def audit_kafka(
-    settings: Settings, policy: SlaPolicy, *, as_of: int | None, rows: RowFilter
+    settings: Settings,
+    policy: SlaPolicy,
+    *,
+    as_of: int | None,
+    rows: RowFilter,
+    jobs: int | None = None,
 ) -> AuditResult:
+    """One consumer reads the whole topic (``jobs`` applies to store replays only)."""
     from aiokafka.errors import KafkaError
 
     from services.ticket_service.sla.sources.kafka import KafkaReadStats, kafka_facts
@@ -145,6 +170,16 @@ def audit_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes for a store replay (default: one per CPU, fewer for "
+            "short histories; SQLite stores only). The report is the same for any value.",
+        ),
+    ] = None,
 ) -> None:
     """One row per ticket (first reply, resolution, agent work, breaches) plus totals.
     The same history always prints the same bytes."""
@@ -156,7 +191,7 @@ def audit_command(
     rows = row_filter(created_from, created_to, priority or [])
     settings = Settings()
     run = audit_store if source == Source.STORE else audit_kafka
-    result = run(settings, policy, as_of=instant, rows=rows)
+    result = run(settings, policy, as_of=instant, rows=rows, jobs=jobs)
     try:
         if output:
             with output.open("w", encoding="utf-8", newline="") as out:
