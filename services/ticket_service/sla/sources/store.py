@@ -330,19 +330,34 @@ def _loads(state: bytes) -> dict[str, Any]:
 def _at(state: bytes) -> int:
     """The event's ``at``: the only datetime of status, comment and close events, which
     carry no user-shaped dict before it (strings cannot contain an unescaped quote)."""
-    at = _AT.search(state)
-    if at is None or _AT.search(state, at.end()) is not None:
+    value, end = _at_value(state)
+    if state.find(_AT_KEY, end) >= 0:
         raise _Unexpected
-    return to_micros(datetime.fromisoformat(at.group(1).decode()))
+    return to_micros(datetime.fromisoformat(value.decode()))
 
 
 def _first_at(state: bytes) -> int:
     """``at`` of a status change or close: these events hold no user-shaped dict at all
     (only statuses, the actor's strings, ids and the solve), so the first match is it."""
-    at = _AT.search(state)
-    if at is None:
+    return to_micros(datetime.fromisoformat(_at_value(state)[0].decode()))
+
+
+_AT_KEY = b'"at":{"_type_":"datetime_iso","_data_":"'
+_AT_SKIP = len(_AT_KEY)
+
+
+def _at_value(state: bytes) -> tuple[bytes, int]:
+    """The first ``at`` value and where it ends (what ``_AT`` matches, by plain search:
+    the value runs to the next quote and must close the object)."""
+    start = state.find(_AT_KEY)
+    if start < 0:
         raise _Unexpected
-    return to_micros(datetime.fromisoformat(at.group(1).decode()))
+    start += _AT_SKIP
+    end = state.find(b'"', start)
+    value = state[start:end]
+    if end < 0 or state[end + 1 : end + 2] != b"}" or b"\\" in value:
+        raise _Unexpected
+    return value, end
 
 
 def _at_of(d: dict[str, Any]) -> int:
