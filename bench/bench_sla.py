@@ -164,8 +164,8 @@ def _child(data_dir: str, what: str, stop: int) -> None:
     from services.ticket_service.sla.policy import SlaPolicy
     from services.ticket_service.sla.render import render
     from services.ticket_service.sla.sources.store import (
+        log_rows,
         read_notifications,
-        sqlite_rows,
         store_facts,
     )
 
@@ -178,7 +178,7 @@ def _child(data_dir: str, what: str, stop: int) -> None:
     if what == "bare":
         events = sum(1 for _ in read_notifications(app, stop=stop))
     elif what == "rows":
-        events = sum(1 for _ in sqlite_rows(app, stop=stop))
+        events = sum(1 for _ in log_rows(app, stop=stop))
     elif what == "audit1":
         counted = 0
 

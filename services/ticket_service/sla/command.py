@@ -72,17 +72,19 @@ def audit_store(
     rows: RowFilter,
     jobs: int | None = None,
 ) -> AuditResult:
-    """``jobs``: worker processes (None: one per CPU; SQLite stores with long histories
-    only — see :mod:`services.ticket_service.sla.parallel`)."""
-    from eventsourcing.sqlite import SQLiteApplicationRecorder
-
+    """``jobs``: worker processes (None: one per CPU; long histories on SQLite or
+    PostgreSQL only — see :mod:`services.ticket_service.sla.parallel`)."""
     from services.ticket_service.bootstrap import build_application
     from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
-    from services.ticket_service.sla.sources.store import fast_reader_applies, store_facts
+    from services.ticket_service.sla.sources.store import (
+        fast_reader_applies,
+        narrow_reader_applies,
+        store_facts,
+    )
 
     app = build_application(settings)
     total = app.recorder.max_notification_id() or 0
-    splittable = isinstance(app.recorder, SQLiteApplicationRecorder) and fast_reader_applies(app)
+    splittable = narrow_reader_applies(app) and fast_reader_applies(app)
     workers = jobs_for(total, jobs) if splittable else 1
     if workers > 1:
         app.close()

@@ -1,13 +1,13 @@
 """Replays the store's history in several processes at once.
 
 Tickets are independent of each other, so the audit splits them: each worker process reads
-the notification log filtered to its partition of tickets (SQLite does the filtering),
+the notification log filtered to its partition of tickets (the database does the filtering),
 feeds its own :class:`Audit`, and leaves the rows of finished tickets in a spill file.
 The parent absorbs the files and the clocks of tickets still active, and stops those at the
 global audit instant — the report is byte-identical to a one-process audit.
 
-Only SQLite stores are split (the filter is a SQL clause on the row's id); any other store
-is audited in one process.
+SQLite and PostgreSQL stores are split (the filter is a SQL clause on the aggregate id);
+any other store is audited in one process.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The audit reads a PostgreSQL store (through the recorder, not the SQLite row reader)
-and prints the same report as for the same history on SQLite."""
+"""The audit reads a PostgreSQL store (its own narrow query, also split over worker
+processes) and prints the same report as for the same history on SQLite."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from pathlib import Path
 
 from services.settings import Settings
 from services.ticket_service.bootstrap import build_application
-from services.ticket_service.sla.sources.store import reference_facts, store_facts
+from services.ticket_service.sla.audit import RowFilter
+from services.ticket_service.sla.parallel import ParallelStoreAudit
+from services.ticket_service.sla.policy import SlaPolicy
+from services.ticket_service.sla.sources.store import log_rows, reference_facts, store_facts
 from tests.unit.sla.history import OPS, History, apply_ops, new_app, report_text
+from tests.unit.sla.test_parallel import text_of
 from tests.unit.sla.test_properties import same_ids
 
 
@@ -30,3 +34,14 @@ def test_postgres_store_audit_equals_sqlite(postgres_database: str, tmp_path: Pa
         assert report_text(store_facts(on_pg.app), fmt=fmt, repeats=False) == report_text(
             store_facts(on_sqlite.app), fmt=fmt, repeats=False
         )
+
+    everything = list(log_rows(on_pg.app))
+    parts = [list(log_rows(on_pg.app, partition=(k, 3))) for k in range(3)]
+    assert all(parts) and sorted(r for part in parts for r in part) == sorted(everything)
+    on_pg.app.close()
+    with ParallelStoreAudit(
+        Settings(database_url=postgres_database), SlaPolicy(), as_of=None, rows=RowFilter(), jobs=3
+    ) as run:
+        run.wait(lambda n: None, interval=0.01)
+        split = text_of(run.finish(), "csv")
+    assert split == report_text(store_facts(on_sqlite.app), fmt="csv", repeats=False)

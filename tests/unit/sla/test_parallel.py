@@ -20,7 +20,7 @@ from services.ticket_service.sla.calendar import to_micros
 from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
 from services.ticket_service.sla.policy import SlaPolicy
 from services.ticket_service.sla.render import render
-from services.ticket_service.sla.sources.store import sqlite_rows, store_facts
+from services.ticket_service.sla.sources.store import log_rows, store_facts
 from tests.unit.sla.history import MONDAY, History, Op, new_app, report_text
 from tests.unit.sla.test_properties import build, ops_strategy
 
@@ -75,15 +75,15 @@ def test_partitions_cover_every_row_once(tmp_path: Path) -> None:
         h.create(MONDAY + timedelta(minutes=i))
     odd = "not-a-uuid-Z"
     h.app.recorder.insert_events([StoredEvent(odd, 1, "elsewhere:Thing", b"{}")])
-    everything = list(sqlite_rows(h.app))
+    everything = list(log_rows(h.app))
     for n in (1, 2, 3, 7, 16):
-        parts = [list(sqlite_rows(h.app, partition=(k, n))) for k in range(n)]
+        parts = [list(log_rows(h.app, partition=(k, n))) for k in range(n)]
         assert sorted(row for part in parts for row in part) == everything
         assert any(row[1] == odd for row in parts[-1])
-    if_two = [list(sqlite_rows(h.app, partition=(k, 2))) for k in range(2)]
+    if_two = [list(log_rows(h.app, partition=(k, 2))) for k in range(2)]
     assert all(if_two), "both halves get tickets"
     with pytest.raises(ValueError):
-        list(sqlite_rows(h.app, partition=(2, 2)))
+        list(log_rows(h.app, partition=(2, 2)))
 
 
 def test_jobs_follow_the_history_length() -> None:

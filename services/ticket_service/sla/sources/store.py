@@ -9,8 +9,10 @@ Two readers give the same facts:
   value can precede are read by pattern; where user-shaped values (custom fields,
   attachments) could imitate a field the pattern is checked to be unique or in the
   ticket's own place, and anything unexpected falls back to the reference mapping. On
-  SQLite it reads the rows a page at a time with its own narrow query (no
-  ``Notification``/``UUID`` objects per row); elsewhere through ``select_notifications``.
+  SQLite and PostgreSQL it reads the rows a page at a time with its own narrow query (no
+  ``Notification``/``UUID`` objects per row), optionally only one partition of the
+  tickets (:mod:`services.ticket_service.sla.parallel`); elsewhere through
+  ``select_notifications``.
 
 The property tests check both readers agree on random histories, including custom fields
 and comment bodies written to look like the store's own encoding.
@@ -25,8 +27,11 @@ from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from contracts.common import INTERNAL_ROLES
 from services.ticket_service.application.envelopes import to_envelope
@@ -110,8 +115,8 @@ def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
         yield from reference_facts(app, **read)
         return
     pages = (
-        sqlite_pages(app, **read)
-        if isinstance(app.recorder, SQLiteApplicationRecorder)
+        row_pages(app, **read)
+        if narrow_reader_applies(app)
         else (
             [(n.id, n.originator_id, n.originator_version, n.topic, n.state) for n in page]
             for page in notification_pages(app, **read)
@@ -139,7 +144,7 @@ Row = tuple[int, Any, int, str, bytes]
 """(notification id, originator id, originator version, topic, state)."""
 
 
-def sqlite_pages(
+def row_pages(
     app: TicketApplication,
     *,
     start: int = 1,
@@ -149,21 +154,12 @@ def sqlite_pages(
     partition: Partition | None = None,
 ) -> Iterator[list[Row]]:
     """Pages of the notification log's rows, in order, without building objects per row
-    (the same rows ``select_notifications`` returns); only one partition's when given."""
-    recorder = app.recorder
-    assert isinstance(recorder, SQLiteApplicationRecorder)
-    statement = (
-        "SELECT rowid, originator_id, originator_version, topic, state "
-        f"FROM {recorder.events_table_name} WHERE rowid >= ? AND rowid <= ? "
-        f"{_partition_clause(partition)}ORDER BY rowid LIMIT ?"
-    )
+    (the same rows ``select_notifications`` returns); only one partition's when given.
+    SQLite and PostgreSQL stores (see :func:`narrow_reader_applies`)."""
+    fetch = _fetcher(app, partition)
     last = stop if stop is not None else 2**63 - 1
     while True:
-        with recorder.datastore.transaction(commit=False) as cursor:
-            raw = cursor.sqlite_cursor
-            raw.row_factory = None  # plain tuples on this cursor only
-            raw.execute(statement, (start, last, page))
-            rows: list[Row] = raw.fetchall()
+        rows = fetch(start, last, page)
         if not rows:
             return
         yield rows
@@ -174,31 +170,88 @@ def sqlite_pages(
         start = rows[-1][0] + 1
 
 
+def log_rows(app: TicketApplication, **read: Any) -> Iterator[Row]:
+    for rows in row_pages(app, **read):
+        yield from rows
+
+
+def narrow_reader_applies(app: TicketApplication) -> bool:
+    return isinstance(app.recorder, SQLiteApplicationRecorder | PostgresApplicationRecorder)
+
+
+Fetch = Callable[[int, int, int], list[Row]]
+"""(first id, last id, limit) → rows."""
+
+
+def _fetcher(app: TicketApplication, partition: Partition | None) -> Fetch:
+    recorder = app.recorder
+    params = _partition_params(partition)
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        sqlite_statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state "
+            f"FROM {recorder.events_table_name} WHERE rowid >= ? AND rowid <= ? "
+            f"{_partition_clause(partition, 'substr(originator_id, -1)', '?')}"
+            "ORDER BY rowid LIMIT ?"
+        )
+
+        def from_sqlite(first: int, last: int, limit: int) -> list[Row]:
+            with recorder.datastore.transaction(commit=False) as cursor:
+                raw = cursor.sqlite_cursor
+                raw.row_factory = None  # plain tuples on this cursor only
+                raw.execute(sqlite_statement, (first, last, *params, limit))
+                rows: list[Row] = raw.fetchall()
+                return rows
+
+        return from_sqlite
+    if isinstance(recorder, PostgresApplicationRecorder):
+        pg_statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id >= %s AND notification_id <= %s "
+            f"{_partition_clause(partition, 'right(originator_id::text, 1)', '%s')}"
+            "ORDER BY notification_id LIMIT %s"
+        ).format(
+            schema=Identifier(recorder.datastore.schema),
+            table=Identifier(recorder.events_table_name),
+        )
+
+        def from_postgres(first: int, last: int, limit: int) -> list[Row]:
+            with (
+                recorder.datastore.get_connection() as connection,
+                connection.cursor(row_factory=tuple_row) as cursor,
+            ):
+                cursor.execute(pg_statement, (first, last, *params, limit), prepare=True)
+                rows: list[Row] = cursor.fetchall()
+                return rows
+
+        return from_postgres
+    raise TypeError(f"no narrow reader for {type(recorder).__name__}")
+
+
 Partition = tuple[int, int]
 """(k, n): the k-th of n disjoint sets of aggregates (0 <= k < n)."""
 
 
-def _partition_clause(partition: Partition | None) -> str:
+def _partition_clause(partition: Partition | None, last_digit: str, mark: str) -> str:
     """Splits aggregates by the last hex digit of their id (uniform for ids made by
     uuid4/uuid5), so every event of a ticket falls in the same partition. The last
     partition takes whatever the others don't, so together they cover every row."""
     if partition is None:
         return ""
+    marks = ", ".join(mark for _ in _partition_params(partition))
+    negate = "NOT " if partition[0] == partition[1] - 1 else ""
+    return f"AND {last_digit} {negate}IN ({marks}) "
+
+
+def _partition_params(partition: Partition | None) -> tuple[str, ...]:
+    """The hex digits of the partition (of all the other partitions, for the last one)."""
+    if partition is None:
+        return ()
     k, n = partition
     if not 0 <= k < n <= 16:
         raise ValueError(f"partition {k} of {n}: need 0 <= k < n <= 16")
-    if k < n - 1:
-        return f"AND substr(originator_id, -1) IN ({_digits(lambda d: d % n == k)}) "
-    return f"AND substr(originator_id, -1) NOT IN ({_digits(lambda d: d % n != k)}) "
-
-
-def _digits(keep: Callable[[int], bool]) -> str:
-    return ", ".join(f"'{d:x}'" for d in range(16) if keep(d))
-
-
-def sqlite_rows(app: TicketApplication, **read: Any) -> Iterator[Row]:
-    for rows in sqlite_pages(app, **read):
-        yield from rows
+    if k == n - 1:
+        return tuple(f"{d:x}" for d in range(16) if d % n != k)
+    return tuple(f"{d:x}" for d in range(16) if d % n == k)
 
 
 def _notification(app: TicketApplication, row: Row) -> Notification:
