@@ -179,7 +179,7 @@ def audit_command(
             "-j",
             min=1,
             help="Worker processes for a store replay (default: one per CPU, fewer for "
-            "short histories; SQLite stores only). The report is the same for any value.",
+            "short histories). The report is the same for any value.",
         ),
     ] = None,
 ) -> None:
