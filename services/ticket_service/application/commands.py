@@ -14,6 +14,7 @@ from uuid import UUID
 
 from contracts import commands as cmd
 from contracts.common import Actor, Channel, Role
+from services.ticket_service.application.collector import collector_paused
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.tickets import (
     ConcurrencyConflict,
@@ -38,7 +39,8 @@ def handle_commands(app: TicketApplication, commands: Sequence[cmd.Command]) -> 
     if not commands:
         return []
     try:
-        return app.run_batch([operation(app, c) for c in commands])
+        with collector_paused():
+            return app.run_batch([operation(app, c) for c in commands])
     except (Duplicate, ConcurrencyConflict):
         return [handle_command(app, c) for c in commands]
 
@@ -61,8 +63,8 @@ def handle_command(app: TicketApplication, command: cmd.Command) -> Outcome:
 
 
 def operation(app: TicketApplication, command: cmd.Command) -> Operation[Outcome]:
-    key = f"command:{command.command_id}"
     command_id = str(command.command_id)
+    key = f"command:{command_id}"
     ctx = RequestContext(
         actor=command.actor,
         correlation_id=command.correlation_id or command_id,
@@ -188,7 +190,7 @@ def _rejected(
     key: str, command: cmd.Command, error: errors.DomainError, ctx: RequestContext
 ) -> Receipt:
     target = _target_id(command)
-    return Receipt(
+    return Receipt.record(
         key=key,
         outcome="rejected",
         ticket_id=target,

@@ -143,6 +143,20 @@ class TicketApplication(Application[UUID]):
         channel: str,
         idempotency_key: str | None = None,
     ) -> Ticket:
+        return self._run_returning_ticket(
+            self.create_ticket_op(fields, ctx, channel=channel, idempotency_key=idempotency_key)
+        )
+
+    def create_ticket_op(
+        self,
+        fields: TicketFields,
+        ctx: RequestContext,
+        *,
+        channel: str,
+        idempotency_key: str | None = None,
+    ) -> Operation[Ticket]:
+        """The operation of :meth:`create_ticket`, to run in a caller's batch."""
+
         def op(uow: UnitOfWork) -> Ticket:
             ticket = Ticket.open(
                 number=uow.take_number(),
@@ -158,7 +172,7 @@ class TicketApplication(Application[UUID]):
                 uow.stage(self._accepted(idempotency_key, ticket, ctx))
             return ticket
 
-        return self._run_returning_ticket(op)
+        return op
 
     def update_ticket(
         self,
@@ -168,6 +182,20 @@ class TicketApplication(Application[UUID]):
         *,
         expected_version: int | None = None,
     ) -> Ticket:
+        return self.run(
+            self.update_ticket_op(number, changes, ctx, expected_version=expected_version)
+        )
+
+    def update_ticket_op(
+        self,
+        number: int,
+        changes: dict[str, Any],
+        ctx: RequestContext,
+        *,
+        expected_version: int | None = None,
+    ) -> Operation[Ticket]:
+        """The operation of :meth:`update_ticket`, to run in a caller's batch."""
+
         def op(uow: UnitOfWork) -> Ticket:
             ticket = uow.ticket(number=number)
             _check_version(ticket, expected_version)
@@ -181,7 +209,7 @@ class TicketApplication(Application[UUID]):
             uow.stage(ticket)
             return ticket
 
-        return self.run(op)
+        return op
 
     def add_comment(
         self,
@@ -384,7 +412,7 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
 def accepted_receipt(
     key: str, ticket: Ticket, ctx: RequestContext, command_type: str | None = None
 ) -> Receipt:
-    return Receipt(
+    return Receipt.record(
         key=key,
         outcome="accepted",
         ticket_id=ticket.id,

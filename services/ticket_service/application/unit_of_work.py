@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from services.ticket_service.domain import errors
-from services.ticket_service.domain.ids import receipt_id_for, ticket_id_for
+from services.ticket_service.domain.ids import ticket_id_for
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
@@ -26,6 +26,7 @@ class UnitOfWork:
         self.app = app
         self.staged: dict[UUID, Aggregate] = {}
         self.receipt_keys: list[str] = []
+        self._receipts: dict[str, Receipt] = {}
         self._next_number = first_number
 
     def ticket(self, *, number: int | None = None, ticket_id: UUID | None = None) -> Ticket:
@@ -52,7 +53,9 @@ class UnitOfWork:
             self.staged[aggregate.id] = aggregate
             if isinstance(aggregate, Receipt):
                 self.receipt_keys.append(aggregate.key)
+                self._receipts[aggregate.key] = aggregate
 
     def staged_receipt(self, key: str) -> Receipt | None:
-        staged = self.staged.get(receipt_id_for(key))
-        return staged if isinstance(staged, Receipt) else None
+        """The receipt staged for ``key`` (looked up by key: a receipt's id derives from
+        its key, and every command of a batch asks)."""
+        return self._receipts.get(key)

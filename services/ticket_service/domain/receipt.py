@@ -41,6 +41,36 @@ class Receipt(Aggregate):
         self.reason = reason
         self.at = at
 
+    @classmethod
+    def record(
+        cls,
+        *,
+        key: str,
+        outcome: str,
+        ticket_id: UUID | None,
+        ticket_number: int | None,
+        at: datetime,
+        meta: dict[str, Any],
+        command_type: str | None,
+        error: str | None,
+        reason: str | None,
+    ) -> Receipt:
+        """``Receipt(...)``, the same ``Recorded`` event, created without binding the
+        arguments to ``__init__`` again (a batch of commands records one per command)."""
+        return cls._create(
+            cls.Recorded,  # type: ignore[attr-defined]
+            id=receipt_id_for(key),
+            key=key,
+            outcome=outcome,
+            ticket_id=ticket_id,
+            ticket_number=ticket_number,
+            at=at,
+            meta=meta,
+            command_type=command_type,
+            error=error,
+            reason=reason,
+        )
+
     @property
     def accepted(self) -> bool:
         return self.outcome == "accepted"

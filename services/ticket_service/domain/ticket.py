@@ -75,7 +75,9 @@ class Ticket(Aggregate):
                 "A ticket cannot be created closed; create it in an active status.",
             )
         solve = _solve(1, at, auto_close_after) if status == Status.SOLVED else None
-        return cls(
+        return cls._create(
+            cls.Created,
+            id=ticket_id_for(number),
             number=number,
             fields={**fields, "status": status.value},
             channel=channel,

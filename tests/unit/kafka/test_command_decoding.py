@@ -11,6 +11,7 @@ from uuid import uuid4
 import pytest
 
 from contracts.commands import CreateTicket
+from services.ticket_service.adapters.kafka import command_records
 from services.ticket_service.adapters.kafka.command_records import (
     PoisonMessage,
     dead_letter_for,
@@ -88,3 +89,53 @@ def test_a_dead_letter_keeps_the_original_record_whole() -> None:
     assert letter.consumer_group == "group-1"
     assert dead_letter_for(record, caught.value, "g").dead_letter_id == letter.dead_letter_id
     assert dead_letter_headers(letter)["dlq_reason"] == "undecodable"
+
+
+EDGE_VALUES = [
+    json.dumps(create_ticket_json()).encode(),
+    b"\xef\xbb\xbf" + json.dumps(create_ticket_json()).encode(),
+    json.dumps(create_ticket_json()).encode("utf-16"),
+    json.dumps(create_ticket_json()).encode() + b" x",
+    json.dumps(create_ticket_json(data={"subject": "a\tb", "requester": "r@example.com"}))
+    .replace("\\t", "\t")
+    .encode(),
+    json.dumps(create_ticket_json(schema_version="1")).encode(),
+    json.dumps(create_ticket_json(ticket_number=1.5)).encode(),
+    json.dumps(
+        create_ticket_json(
+            data={"subject": "s", "requester": "r@example.com", "custom_fields": {"n": 1e300}}
+        )
+    ).encode(),
+    b'{"command_type": "CreateTicket", "command_type": "LaunchRocket"}',
+    b"[1, 2]",
+    b"{not json",
+    b"\xff\xfe garbage",
+]
+
+
+@pytest.mark.parametrize("value", EDGE_VALUES)
+def test_one_step_decoding_agrees_with_step_by_step(value: bytes) -> None:
+    """Whatever the one-step parse does, the outcome is the step-by-step one."""
+
+    def outcome(decode: object) -> object:
+        assert callable(decode)
+        try:
+            return decode(value).model_dump()
+        except PoisonMessage as poison:
+            return (poison.reason, poison.error)
+
+    assert outcome(decode_command) == outcome(command_records._decode_step_by_step)
+
+
+def test_a_valid_command_is_decoded_in_one_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(value: bytes) -> None:
+        raise AssertionError("a valid command should not need the step-by-step path")
+
+    monkeypatch.setattr(command_records, "_decode_step_by_step", refuse)
+    assert isinstance(decode_command(json.dumps(create_ticket_json()).encode()), CreateTicket)
+
+
+def test_a_bom_prefixed_command_still_decodes() -> None:
+    raw = create_ticket_json()
+    command = decode_command(b"\xef\xbb\xbf" + json.dumps(raw).encode())
+    assert str(command.command_id) == raw["command_id"]

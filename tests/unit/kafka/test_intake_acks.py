@@ -79,3 +79,4 @@ async def test_stored_then_acked_poison_dead_lettered_store_failure_rewound() ->
     assert (message.acked, message.nacked) == (1, 1)
     assert [letter.offset for letter in letters] == [1]
     assert [app.get_ticket(n).subject for n in (1, 2)] == ["one", "two"]
+    app.close()  # the in-memory store is shared while a connection stays open

@@ -46,9 +46,20 @@ class PoisonMessage(Exception):
 
 
 def decode_command(value: bytes | None) -> Command:
-    """Parse and validate one command; raise :class:`PoisonMessage` saying why not."""
+    """Parse and validate one command; raise :class:`PoisonMessage` saying why not.
+
+    A well-formed command is parsed and validated from the bytes in one step; anything
+    that step refuses is examined again step by step, which tells why (and accepts what
+    ``json.loads`` accepts and the one-step parser does not, e.g. a UTF-8 BOM)."""
     if value is None:
         raise PoisonMessage("undecodable", "empty record value (tombstone)")
+    try:
+        return CommandAdapter.validate_json(value)
+    except ValidationError:
+        return _decode_step_by_step(value)
+
+
+def _decode_step_by_step(value: bytes) -> Command:
     try:
         raw: Any = json.loads(value)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from services.ticket_service.adapters.metrics import (
     INTAKE_DEAD_LETTERS,
     outcome_label,
 )
+from services.ticket_service.application.collector import collector_paused
 from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.tickets import Outcome, TicketApplication
 
@@ -84,14 +86,16 @@ class CommandIntake:
     async def process(self, records: Sequence[RecordLike]) -> list[Outcome]:
         commands: list[Command] = []
         poison: list[tuple[RecordLike, PoisonMessage]] = []
-        for record in records:
-            try:
-                commands.append(decode_command(record.value))
-            except PoisonMessage as refused:
-                poison.append((record, refused))
         outcomes: list[Outcome] = []
+        with collector_paused():
+            for record in records:
+                try:
+                    commands.append(decode_command(record.value))
+                except PoisonMessage as refused:
+                    poison.append((record, refused))
+            if commands:
+                outcomes = await asyncio.to_thread(self.apply, self.app, commands)
         if commands:
-            outcomes = await asyncio.to_thread(self.apply, self.app, commands)
             self._count(commands, outcomes)
         for record, why in poison:
             log.warning(
@@ -112,9 +116,11 @@ class CommandIntake:
 
     @staticmethod
     def _count(commands: Sequence[Command], outcomes: Sequence[Outcome]) -> None:
+        """One counter increment per outcome of the batch (not per command)."""
+        counts: Counter[str] = Counter()
         for command, outcome in zip(commands, outcomes, strict=False):
             label = outcome_label(outcome.ok, outcome.duplicate)
-            INTAKE_COMMANDS.labels(outcome=label).inc()
+            counts[label] += 1
             if label == "rejected":
                 log.warning(
                     "intake: %s %s rejected: %s",
@@ -126,3 +132,5 @@ class CommandIntake:
                         "command_id": str(command.command_id),
                     },
                 )
+        for label, count in counts.items():
+            INTAKE_COMMANDS.labels(outcome=label).inc(count)
