@@ -8,13 +8,13 @@ percentiles. Only tickets still active at the end are held in memory.
 
 from __future__ import annotations
 
-import gc
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from services.ticket_service.application.collector import collector_paused
 from services.ticket_service.sla.clock import TicketClock, TicketRow
 from services.ticket_service.sla.facts import Fact, Kind
 from services.ticket_service.sla.policy import SlaPolicy
@@ -98,15 +98,10 @@ class Audit:
         facts form no cycles, and its full passes over the active tickets would otherwise
         cost more than the audit itself."""
         add = self.add
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for fact in facts:
                 if fact is not None:
                     add(fact)
-        finally:
-            if paused:
-                gc.enable()
 
     def add(self, fact: Fact) -> None:
         ticket_id, kind, at = fact[0], fact[2], fact[3]
