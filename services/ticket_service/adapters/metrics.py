@@ -1,7 +1,8 @@
 """The ticket service's Prometheus metrics (prometheus_client, default registry).
 
-HTTP requests (by method, route template and status; latency), commands applied by the
-Kafka intake (by outcome) and dead letters, events relayed and the relay's lag.
+HTTP requests (by method, route template and status; latency), the HTTP group commit
+(transactions and commands), commands applied by the Kafka intake (by outcome) and dead
+letters, events relayed and the relay's lag.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ HTTP_LATENCY = Histogram(
     "Time to answer an HTTP request, by method and route template.",
     ("method", "route"),
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+HTTP_GROUP_COMMITS = Counter(
+    "helpdesk_http_group_commits_total",
+    "Store transactions of the HTTP group commit (a command run alone counts as one).",
+)
+HTTP_GROUP_COMMANDS = Counter(
+    "helpdesk_http_group_commit_commands_total",
+    "Commands saved through the HTTP group commit (divide by the transactions: group size).",
 )
 INTAKE_COMMANDS = Counter(
     "helpdesk_intake_commands_total",

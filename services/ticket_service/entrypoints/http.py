@@ -8,6 +8,7 @@ metrics (per process: with ``--workers`` > 1 each worker counts its own requests
 from __future__ import annotations
 
 import argparse
+import gc
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,7 +24,17 @@ APP_FACTORY = "services.ticket_service.entrypoints.http:create_logged_app"
 def create_logged_app() -> FastAPI:
     """The factory each uvicorn worker process calls: JSON logs, then the app."""
     configure_logging(SERVICE)
-    return create_app()
+    app = create_app()
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up built (modules, models and their schemas, the app) out of the
+    cyclic garbage collector's reach. Its full passes then walk only what requests
+    allocate instead of the whole heap: those passes were the p99 latency tail."""
+    gc.collect()
+    gc.freeze()
 
 
 def main(settings: Settings | None = None, workers: int = 1) -> None:
@@ -42,7 +53,9 @@ def main(settings: Settings | None = None, workers: int = 1) -> None:
     if workers > 1:
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)  # type: ignore[arg-type]
     else:
-        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        app = create_app(settings)
+        freeze_startup_heap()
+        uvicorn.run(app, **options)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
@@ -33,6 +34,12 @@ DESCRIPTION = (
 )
 
 
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's native OpenTelemetry hooks, off: the service exports Prometheus metrics and JSON
+logs, configures no OpenTelemetry provider, and asking the global providers whether one is
+configured costs every request several environment look-ups."""
+
+
 def create_app(
     settings: Settings | None = None,
     application: TicketApplication | Callable[[], TicketApplication] | None = None,
@@ -51,7 +58,10 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         services = await run_in_threadpool(holder.get)
         await run_in_threadpool(services.views.catch_up)
-        yield
+        try:
+            yield
+        finally:
+            await run_in_threadpool(holder.close)
 
     app = FastAPI(
         title=TITLE,
@@ -59,20 +69,15 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
+        telemetry=NO_TELEMETRY,
     )
     app.state.services = holder
     problems.install(app)
-    for module in (
-        routes_health,
-        routes_tickets,
-        routes_views,
-        routes_settings,
-        routes_helpcenter,
-    ):
-        app.include_router(module.router)
+    for router in (routes_health.router, *API_ROUTERS):
+        app.include_router(router)
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     app.add_middleware(ObservabilityMiddleware)
-    check_role_table(app)
+    check_role_table()
     return app
 
 
@@ -82,15 +87,31 @@ def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def check_role_table(app: FastAPI) -> None:
-    """Every route behind :func:`authorize` must have a row in the role table."""
-    missing = [
-        route.name
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and any(d.call is authorize for d in route.dependant.dependencies)
-        and route.name not in ROLE_TABLE
-    ]
+API_ROUTERS = (
+    routes_tickets.router,
+    routes_views.router,
+    routes_settings.router,
+    routes_helpcenter.router,
+)
+"""The routers of the agent, integration and help-center APIs: every route behind
+:func:`authorize`."""
+
+
+def check_role_table(routers: Iterable[APIRouter] = API_ROUTERS) -> None:
+    """Every API route depends on :func:`authorize` (as its ``claims`` parameter: a
+    router-wide dependency as well would cost every request a second pass through it) and
+    has a row in the role table."""
+    unguarded, missing = [], []
+    for router in routers:
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                continue
+            if not any(d.call is authorize for d in route.dependant.dependencies):
+                unguarded.append(route.name)
+            elif route.name not in ROLE_TABLE:
+                missing.append(route.name)
+    if unguarded:
+        raise RuntimeError(f"API routes without the authorize dependency: {unguarded}")
     if missing:
         raise RuntimeError(f"Routes missing from the role table: {missing}")
 

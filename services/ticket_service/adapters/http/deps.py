@@ -9,16 +9,19 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from services.settings import Settings
 from services.ticket_service.adapters.http.auth import Claims, InvalidToken, decode_token
 from services.ticket_service.adapters.http.permissions import allowed
 from services.ticket_service.adapters.http.problems import ProblemError
+from services.ticket_service.adapters.metrics import HTTP_GROUP_COMMANDS, HTTP_GROUP_COMMITS
 from services.ticket_service.adapters.read_models.projector import TicketViews
 from services.ticket_service.application.context import RequestContext
-from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.application.group_commit import GroupCommitter
+from services.ticket_service.application.tickets import Operation, TicketApplication
 from services.ticket_service.domain import errors
 
 T = TypeVar("T")
@@ -29,6 +32,7 @@ class Services:
     settings: Settings
     tickets: TicketApplication
     views: TicketViews
+    commits: GroupCommitter
 
 
 class ServiceHolder:
@@ -45,45 +49,60 @@ class ServiceHolder:
             with self._lock:
                 if self._services is None:
                     app = self._factory()
-                    self._services = Services(self.settings, app, TicketViews(app))
+                    commits = GroupCommitter(app, on_commit=count_group_commit)
+                    self._services = Services(self.settings, app, TicketViews(app), commits)
         return self._services
 
+    def close(self) -> None:
+        """Stop the group-commit writer (the application itself belongs to its factory)."""
+        if self._services is not None:
+            self._services.commits.close()
 
-async def services(request: Request) -> Services:
+
+def count_group_commit(operations: int) -> None:
+    HTTP_GROUP_COMMITS.inc()
+    HTTP_GROUP_COMMANDS.inc(operations)
+
+
+def services_of(request: Request) -> Services:
+    """The services behind the routes (a plain call, not a dependency: each level of
+    FastAPI's dependency tree costs every request)."""
     holder: ServiceHolder = request.app.state.services
     return holder.get()
 
 
-bearer = HTTPBearer(auto_error=False, description="JWT (HS256) with sub, email, role claims.")
+class Authorize(HTTPBearer):
+    """The bearer scheme of the OpenAPI document that also decodes the token and applies the
+    role table to the route being called (its name is the operation): one dependency
+    rather than a chain, as each level of FastAPI's dependency tree costs every request."""
+
+    async def __call__(self, request: HTTPConnection) -> Claims:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        if credentials is None:
+            raise ProblemError(401, "not_authenticated", "A Bearer token is required.")
+        holder: ServiceHolder = request.app.state.services
+        try:
+            claims = decode_token(credentials.credentials, holder.settings.jwt_secret)
+        except InvalidToken as error:
+            raise ProblemError(401, "invalid_token", f"The token is not valid: {error}.") from None
+        operation = request.scope["route"].name
+        if not allowed(operation, claims.role):
+            raise ProblemError(
+                403,
+                "not_permitted",
+                f"The {claims.role} role may not call {operation}.",
+            )
+        return claims
 
 
-async def current_claims(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Claims:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ProblemError(401, "not_authenticated", "A Bearer token is required.")
-    holder: ServiceHolder = request.app.state.services
-    try:
-        return decode_token(credentials.credentials, holder.settings.jwt_secret)
-    except InvalidToken as error:
-        raise ProblemError(401, "invalid_token", f"The token is not valid: {error}.") from None
-
-
-async def authorize(request: Request, claims: Annotated[Claims, Depends(current_claims)]) -> Claims:
-    """The role table, applied to the route being called (its name is the operation)."""
-    operation = request.scope["route"].name
-    if not allowed(operation, claims.role):
-        raise ProblemError(
-            403,
-            "not_permitted",
-            f"The {claims.role} role may not call {operation}.",
-        )
-    return claims
+authorize = Authorize(
+    auto_error=False,
+    scheme_name="HTTPBearer",
+    description="JWT (HS256) with sub, email, role claims.",
+)
 
 
 AuthorizedClaims = Annotated[Claims, Depends(authorize)]
-Svc = Annotated[Services, Depends(services)]
 
 
 def context(request: Request, claims: Claims) -> RequestContext:
@@ -99,6 +118,22 @@ async def call(fn: Callable[..., T], *args: Any, follow_up_url: str | None = Non
     try:
         return await run_in_threadpool(fn, *args)
     except errors.TicketClosed as error:
-        raise ProblemError(
-            409, error.code, error.message, hint=error.hint, follow_up_url=follow_up_url
-        ) from None
+        raise _closed(error, follow_up_url) from None
+
+
+async def grouped(
+    svc: Services, op: Operation[T], alone: Callable[[], T], *, follow_up_url: str | None = None
+) -> T:
+    """Like :func:`call`, for a command that may share a store transaction with concurrent
+    requests (:mod:`~services.ticket_service.application.group_commit`); ``alone`` is the
+    same command on its own."""
+    try:
+        return await svc.commits.submit(op, alone)
+    except errors.TicketClosed as error:
+        raise _closed(error, follow_up_url) from None
+
+
+def _closed(error: errors.TicketClosed, follow_up_url: str | None) -> ProblemError:
+    return ProblemError(
+        409, error.code, error.message, hint=error.hint, follow_up_url=follow_up_url
+    )

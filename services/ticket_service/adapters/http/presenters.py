@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from fastapi import Response
+from pydantic import TypeAdapter
 
 from contracts.common import Role, Status
 from services.ticket_service.adapters.http import schemas
 from services.ticket_service.adapters.http.audience import Audience
 from services.ticket_service.domain.ticket import Ticket
+
+TICKET_DETAIL = TypeAdapter(schemas.TicketDetail)
 
 TICKET_FIELDS = tuple(
     name
@@ -57,3 +63,13 @@ def request_detail(ticket: Ticket, audience: Audience) -> schemas.RequestDetail:
         **request_fields(ticket_doc(ticket), audience),
         comments=comments(ticket, public_only=True),
     )
+
+
+def json_response(
+    body: bytes, *, status_code: int = 200, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> Response:
+    """A JSON response built as FastAPI builds one for a ``response_model`` (same headers,
+    in the same order), from a body already serialised."""
+    response = Response(body, status_code=status_code, media_type="application/json")
+    response.headers.raw.extend(headers)
+    return response

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlparse
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.ticket_service.adapters.http import schemas
-from services.ticket_service.adapters.http.deps import Svc
+from services.ticket_service.adapters.http.deps import services_of
 
 router = APIRouter(tags=["health"])
 TIMEOUT = 2.0
@@ -43,8 +43,9 @@ async def _redis(url: str) -> None:
     response_model=schemas.Health,
     responses={503: {"model": schemas.Health, "description": "A dependency is unreachable."}},
 )
-async def readyz(svc: Svc) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
     """Ready when the store answers, and the broker and Redis when configured."""
+    svc = services_of(request)
     checks: dict[str, str] = {}
     try:
         await run_in_threadpool(svc.tickets.recorder.max_notification_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from contracts.common import Channel
@@ -17,10 +17,9 @@ from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
     Services,
-    Svc,
-    authorize,
     call,
     context,
+    services_of,
 )
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.http.routes_tickets import (
@@ -36,9 +35,7 @@ from services.ticket_service.adapters.http.routes_views import (
 from services.ticket_service.adapters.read_models.projector import Page
 from services.ticket_service.domain.ticket import Ticket
 
-router = APIRouter(
-    prefix="/helpcenter/v1/requests", dependencies=[Depends(authorize)], tags=["help center"]
-)
+router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"])
 
 
 def follow_up_url(number: int) -> str:
@@ -73,10 +70,11 @@ def as_participant(svc: Services, number: int, claims: Claims) -> Ticket:
     responses=documented(401, 403, 422),
 )
 async def list_requests(
-    claims: AuthorizedClaims, svc: Svc, cursor: CursorParam = None, limit: LimitParam = 50
+    claims: AuthorizedClaims, request: Request, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> schemas.RequestPage:
     """My requests: the caller's and CC'd tickets (the organization's with ``org_wide``),
     newest first; closed ones show as ``solved``."""
+    svc = services_of(request)
     after = parse_cursor(cursor)
     org = claims.org if claims.org_wide else None
 
@@ -102,7 +100,10 @@ async def list_requests(
     response_model=schemas.RequestDetail,
     responses=documented(401, 403, 404, 422),
 )
-async def get_request(number: Number, claims: AuthorizedClaims, svc: Svc) -> schemas.RequestDetail:
+async def get_request(
+    number: Number, claims: AuthorizedClaims, request: Request
+) -> schemas.RequestDetail:
+    svc = services_of(request)
     ticket, seen_as = await call(visible, svc, number, claims)
     return presenters.request_detail(ticket, seen_as)
 
@@ -119,9 +120,9 @@ async def comment_request(
     comment: schemas.RequestCommentIn,
     request: Request,
     claims: AuthorizedClaims,
-    svc: Svc,
 ) -> schemas.RequestDetail:
     """Reply on the request (pending/solved goes back to open); closed → 409."""
+    svc = services_of(request)
 
     def reply() -> Ticket:
         as_participant(svc, number, claims)
@@ -149,11 +150,11 @@ async def follow_up_request(
     request: Request,
     response: Response,
     claims: AuthorizedClaims,
-    svc: Svc,
     body: Annotated[schemas.FollowUpIn | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.RequestDetail:
     """A follow-up of one of the caller's closed requests (201 + ``Location``)."""
+    svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
 
     def follow_up() -> Ticket:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from services.ticket_service.adapters.http import schemas
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
-    Svc,
-    authorize,
     call,
     context,
+    services_of,
 )
 from services.ticket_service.adapters.http.problems import documented
 
-router = APIRouter(prefix="/api/v1/settings", dependencies=[Depends(authorize)], tags=["settings"])
+router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
 
 
 def period(after: timedelta) -> schemas.AutoCloseOut:
@@ -31,7 +30,8 @@ def period(after: timedelta) -> schemas.AutoCloseOut:
     response_model=schemas.AutoCloseOut,
     responses=documented(401, 403),
 )
-async def get_auto_close(claims: AuthorizedClaims, svc: Svc) -> schemas.AutoCloseOut:
+async def get_auto_close(claims: AuthorizedClaims, request: Request) -> schemas.AutoCloseOut:
+    svc = services_of(request)
     return period(await call(svc.tickets.auto_close_after))
 
 
@@ -42,8 +42,9 @@ async def get_auto_close(claims: AuthorizedClaims, svc: Svc) -> schemas.AutoClos
     responses=documented(401, 403, 422),
 )
 async def put_auto_close(
-    body: schemas.AutoCloseIn, request: Request, claims: AuthorizedClaims, svc: Svc
+    body: schemas.AutoCloseIn, request: Request, claims: AuthorizedClaims
 ) -> schemas.AutoCloseOut:
     """Change the period (1 to 28 days); applies to tickets solved after the change."""
+    svc = services_of(request)
     await call(svc.tickets.change_auto_close_policy, body.after_days, context(request, claims))
     return period(await call(svc.tickets.auto_close_after))

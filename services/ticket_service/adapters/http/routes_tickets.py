@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
@@ -13,10 +14,10 @@ from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
     Services,
-    Svc,
-    authorize,
     call,
     context,
+    grouped,
+    services_of,
 )
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
@@ -37,7 +38,7 @@ NON_NULLABLE = frozenset(
     {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
 )
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(authorize)], tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"])
 
 
 def scoped_key(claims: Claims, idempotency_key: str | None) -> str | None:
@@ -70,16 +71,32 @@ def detail(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetai
     return presenters.ticket_detail(ticket, claims.role, follow_ups)
 
 
-async def present(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetail:
-    """Only the integration view needs the read model (a blocking catch-up)."""
+async def present(
+    svc: Services,
+    ticket: Ticket,
+    claims: Claims,
+    *,
+    status_code: int = 200,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> Response:
+    """The ticket as ``response_model=TicketDetail`` renders it, serialised once (the model
+    is valid by construction, so FastAPI's second validation is skipped). Only the
+    integration view needs the read model (a blocking catch-up)."""
     if claims.role == Role.INTEGRATION:
-        return await run_in_threadpool(detail, svc, ticket, claims)
-    return detail(svc, ticket, claims)
+        body = await run_in_threadpool(detail, svc, ticket, claims)
+    else:
+        body = detail(svc, ticket, claims)
+    return presenters.json_response(
+        presenters.TICKET_DETAIL.dump_json(body), status_code=status_code, headers=headers
+    )
 
 
-def created(response: Response, ticket: Ticket) -> None:
-    response.headers["Location"] = f"/api/v1/tickets/{ticket.number}"
-    response.headers["ETag"] = f'"{ticket.version}"'
+def etag(ticket: Ticket) -> tuple[bytes, bytes]:
+    return (b"etag", b'"%d"' % ticket.version)
+
+
+def created(ticket: Ticket) -> list[tuple[bytes, bytes]]:
+    return [(b"location", b"/api/v1/tickets/%d" % ticket.number), etag(ticket)]
 
 
 @router.post(
@@ -92,20 +109,19 @@ def created(response: Response, ticket: Ticket) -> None:
 async def create_ticket(
     fields: TicketFields,
     request: Request,
-    response: Response,
     claims: AuthorizedClaims,
-    svc: Svc,
     idempotency_key: IdempotencyKey = None,
-) -> schemas.TicketDetail:
+) -> Response:
     """Create a ticket in any active status (``closed`` → 422)."""
+    svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
-    ticket = await call(
-        lambda: svc.tickets.create_ticket(
-            fields, context(request, claims), channel=channel_of(claims), idempotency_key=key
-        )
+    ctx, channel = context(request, claims), channel_of(claims)
+    ticket = await grouped(
+        svc,
+        svc.tickets.create_ticket_op(fields, ctx, channel=channel, idempotency_key=key),
+        lambda: svc.tickets.create_ticket(fields, ctx, channel=channel, idempotency_key=key),
     )
-    created(response, ticket)
-    return await present(svc, ticket, claims)
+    return await present(svc, ticket, claims, status_code=201, headers=created(ticket))
 
 
 @router.get(
@@ -114,12 +130,10 @@ async def create_ticket(
     response_model=schemas.TicketDetail,
     responses=documented(401, 403, 404, 422),
 )
-async def get_ticket(
-    number: Number, response: Response, claims: AuthorizedClaims, svc: Svc
-) -> schemas.TicketDetail:
+async def get_ticket(number: Number, claims: AuthorizedClaims, request: Request) -> Response:
+    svc = services_of(request)
     ticket = await call(svc.tickets.get_ticket, number)
-    response.headers["ETag"] = f'"{ticket.version}"'
-    return await present(svc, ticket, claims)
+    return await present(svc, ticket, claims, headers=[etag(ticket)])
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -143,30 +157,29 @@ async def update_ticket(
     number: Number,
     changes: TicketChanges,
     request: Request,
-    response: Response,
     claims: AuthorizedClaims,
-    svc: Svc,
     if_match: Annotated[
         str | None,
         Header(alias="If-Match", description="The version the change is based on (412 if stale)."),
     ] = None,
-) -> schemas.TicketDetail:
+) -> Response:
     """Change fields and status. Internal users can never set ``closed`` (403); a closed
     ticket is read-only except the integration-editable fields for integrations (409)."""
+    svc = services_of(request)
     expected = parse_if_match(if_match)
+    wanted, ctx = change_dict(changes), context(request, claims)
     try:
-        ticket = await call(
-            lambda: svc.tickets.update_ticket(
-                number, change_dict(changes), context(request, claims), expected_version=expected
-            ),
+        ticket = await grouped(
+            svc,
+            svc.tickets.update_ticket_op(number, wanted, ctx, expected_version=expected),
+            lambda: svc.tickets.update_ticket(number, wanted, ctx, expected_version=expected),
             follow_up_url=follow_up_url(number),
         )
     except errors.ConcurrencyConflict as conflict:
         if expected is None:
             raise
         raise ProblemError(412, conflict.code, conflict.message) from None
-    response.headers["ETag"] = f'"{ticket.version}"'
-    return await present(svc, ticket, claims)
+    return await present(svc, ticket, claims, headers=[etag(ticket)])
 
 
 @router.post(
@@ -181,9 +194,9 @@ async def add_comment(
     comment: schemas.CommentIn,
     request: Request,
     claims: AuthorizedClaims,
-    svc: Svc,
-) -> schemas.TicketDetail:
+) -> Response:
     """Add to the conversation; a closed ticket takes no more comments (409)."""
+    svc = services_of(request)
     ticket = await call(
         lambda: svc.tickets.add_comment(
             number,
@@ -194,7 +207,7 @@ async def add_comment(
         ),
         follow_up_url=follow_up_url(number),
     )
-    return await present(svc, ticket, claims)
+    return await present(svc, ticket, claims, status_code=201)
 
 
 @router.post(
@@ -207,14 +220,13 @@ async def add_comment(
 async def create_follow_up(
     number: Number,
     request: Request,
-    response: Response,
     claims: AuthorizedClaims,
-    svc: Svc,
     body: Annotated[schemas.FollowUpIn | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
-) -> schemas.TicketDetail:
+) -> Response:
     """A new ticket continuing a closed one (source not closed → 409). The original is
     not touched."""
+    svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
     ticket = await call(
         lambda: svc.tickets.create_follow_up(
@@ -225,8 +237,7 @@ async def create_follow_up(
             idempotency_key=key,
         )
     )
-    created(response, ticket)
-    return await present(svc, ticket, claims)
+    return await present(svc, ticket, claims, status_code=201, headers=created(ticket))
 
 
 @router.get(
@@ -235,8 +246,9 @@ async def create_follow_up(
     response_model=schemas.EventHistory,
     responses=documented(401, 403, 404, 422),
 )
-async def ticket_events(number: Number, claims: AuthorizedClaims, svc: Svc) -> Any:
+async def ticket_events(number: Number, claims: AuthorizedClaims, request: Request) -> Any:
     """The ticket's event history, oldest first, as the envelopes published on Kafka."""
+    svc = services_of(request)
 
     def history() -> list[Any]:
         return [
@@ -254,10 +266,11 @@ async def ticket_events(number: Number, claims: AuthorizedClaims, svc: Svc) -> A
     responses=documented(401, 403, 422),
 )
 async def bulk_update(
-    bulk: schemas.BulkIn, request: Request, claims: AuthorizedClaims, svc: Svc
+    bulk: schemas.BulkIn, request: Request, claims: AuthorizedClaims
 ) -> schemas.BulkOut:
     """Apply the same changes to several tickets, each on its own; closed tickets are
     refused one by one; ``status: closed`` refuses the whole request (403)."""
+    svc = services_of(request)
     changes = change_dict(bulk.changes)
     if changes.get("status") == Status.CLOSED:
         raise ProblemError(

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from services.ticket_service.adapters.http import presenters, schemas
-from services.ticket_service.adapters.http.deps import AuthorizedClaims, Svc, authorize
+from services.ticket_service.adapters.http.deps import AuthorizedClaims, services_of
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.read_models.projector import MAX_PAGE, Page
 
-router = APIRouter(prefix="/api/v1/views", dependencies=[Depends(authorize)], tags=["views"])
+router = APIRouter(prefix="/api/v1/views", tags=["views"])
 
 CursorParam = Annotated[
     str | None, Query(max_length=40, description="next_cursor of the previous page.")
@@ -38,9 +38,10 @@ def page_out(page: Page) -> schemas.ViewPage:
     "/all", name="view_all", response_model=schemas.ViewPage, responses=documented(401, 403, 422)
 )
 async def view_all(
-    claims: AuthorizedClaims, svc: Svc, cursor: CursorParam = None, limit: LimitParam = 50
+    claims: AuthorizedClaims, request: Request, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> schemas.ViewPage:
     """Every ticket that is not closed, newest first."""
+    svc = services_of(request)
     after = parse_cursor(cursor)
 
     def read() -> Page:
@@ -57,9 +58,10 @@ async def view_all(
     responses=documented(401, 403, 422),
 )
 async def view_closed(
-    claims: AuthorizedClaims, svc: Svc, cursor: CursorParam = None, limit: LimitParam = 50
+    claims: AuthorizedClaims, request: Request, cursor: CursorParam = None, limit: LimitParam = 50
 ) -> schemas.ViewPage:
     """Closed tickets only, most recently closed first; rows are not bulk-selectable."""
+    svc = services_of(request)
     after = parse_cursor(cursor)
 
     def read() -> Page:
