@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InternalError
 
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.event_store import store_env
@@ -14,18 +14,23 @@ from services.ticket_service.application.tickets import TicketApplication
 SCHEMA_RACE_RETRIES = 5
 
 
-def build_application(settings: Settings | None = None) -> TicketApplication:
-    """The application on the configured store. Tables are created on first use; when two
-    processes start together on a fresh PostgreSQL database, one of them loses the
-    ``CREATE TABLE IF NOT EXISTS`` race with a unique violation and simply tries again."""
+def build_application(
+    settings: Settings | None = None, *, create_tables: bool = True
+) -> TicketApplication:
+    """The application on the configured store. Tables are created on first use (unless
+    ``create_tables`` is false: readers of a store another process made); when processes
+    start together on a fresh PostgreSQL database, the losers of the ``CREATE TABLE IF NOT
+    EXISTS`` race (a unique violation, or "tuple concurrently updated") simply try again."""
     settings = settings or get_settings()
+    env = store_env(settings)
+    if not create_tables:
+        env["CREATE_TABLE"] = "n"
     for attempt in range(SCHEMA_RACE_RETRIES):
         try:
-            return TicketApplication(
-                env=store_env(settings),
-                default_auto_close_after=settings.auto_close_after,
-            )
-        except IntegrityError:
+            return TicketApplication(env=env, default_auto_close_after=settings.auto_close_after)
+        except (IntegrityError, InternalError) as error:
+            if isinstance(error, InternalError) and "concurrently" not in str(error):
+                raise
             if attempt == SCHEMA_RACE_RETRIES - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))

@@ -70,7 +70,7 @@ def _audit_partition(
     def advance(n: int) -> None:
         counts[part] += n
 
-    app = build_application(settings)
+    app = build_application(settings, create_tables=False)
     try:
         audit = Audit(policy, as_of=as_of, rows=rows, repeats=False, spill=spill)
         audit.feed(store_facts(app, progress=advance, partition=(part, jobs)))
