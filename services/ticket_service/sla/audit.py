@@ -96,34 +96,43 @@ class Audit:
     def feed(self, facts: Iterable[Fact | None]) -> None:
         """Add every fact. The cyclic garbage collector is paused meanwhile: clocks and
         facts form no cycles, and its full passes over the active tickets would otherwise
-        cost more than the audit itself."""
-        add = self.add
-        with collector_paused():
-            for fact in facts:
-                if fact is not None:
-                    add(fact)
+        cost more than the audit itself. (The loop keeps its state in locals: it runs once
+        per event of the history.)"""
+        active, policy, as_of, repeats = self._active, self.policy, self.as_of, self.repeats
+        get = active.get
+        count, last = 0, self.last_at
+        try:
+            with collector_paused():
+                for fact in facts:
+                    if fact is None:
+                        continue
+                    at = fact[3]
+                    if as_of is not None and at > as_of:
+                        continue
+                    count += 1
+                    if last is None or at > last:
+                        last = at
+                    ticket_id = fact[0]
+                    clock = get(ticket_id)
+                    if clock is None:
+                        if fact[2] != _CREATED or (repeats and self._is_done(ticket_id)):
+                            continue  # a repeat of a finished ticket, or created after T
+                        clock = TicketClock(fact, policy)
+                        if clock.closed_at is None:
+                            active[ticket_id] = clock
+                            continue
+                    else:
+                        clock.apply(fact, policy)
+                        if clock.closed_at is None:
+                            continue
+                    del active[ticket_id]
+                    self._retire(clock, clock.closed_at)
+        finally:
+            self.facts += count
+            self.last_at = last
 
     def add(self, fact: Fact) -> None:
-        ticket_id, kind, at = fact[0], fact[2], fact[3]
-        if self.as_of is not None and at > self.as_of:
-            return
-        self.facts += 1
-        if self.last_at is None or at > self.last_at:
-            self.last_at = at
-        clock = self._active.get(ticket_id)
-        if clock is None:
-            if kind != _CREATED or (self.repeats and self._is_done(ticket_id)):
-                return  # a repeat of a finished ticket, or events of a ticket created after T
-            clock = TicketClock(fact, self.policy)
-            if clock.closed_at is None:
-                self._active[ticket_id] = clock
-                return
-        else:
-            clock.apply(fact, self.policy)
-            if clock.closed_at is None:
-                return
-        del self._active[ticket_id]
-        self._retire(clock, clock.closed_at)
+        self.feed((fact,))
 
     def _is_done(self, ticket_id: UUID | str) -> bool:
         key = (ticket_id if isinstance(ticket_id, UUID) else UUID(ticket_id)).bytes

@@ -92,19 +92,20 @@ class TicketClock:
     def apply(self, fact: Fact, policy: SlaPolicy) -> None:
         """Advance by one fact of this ticket; older or repeated versions are ignored
         (Kafka delivers at least once), and nothing changes a closed ticket's figures."""
-        if fact.version <= self.version or self.closed_at is not None:
+        version = fact[1]
+        if version <= self.version or self.closed_at is not None:
             return
-        self.version = fact.version
-        kind = fact.kind
+        self.version = version
+        kind = fact[2]
         if kind == _STATUS:
-            self._move(fact.status, fact.at, policy)  # type: ignore[arg-type]
+            self._move(fact[4], fact[3], policy)  # type: ignore[arg-type]
         elif kind == _REPLY:
             if self.replied_at is None and self.reply_stop is None:
-                self.replied_at = fact.at
+                self.replied_at = fact[3]
         elif kind == _PRIORITY:
-            self.priority = fact.priority  # type: ignore[assignment]
+            self.priority = fact[5]  # type: ignore[assignment]
         elif kind == _CLOSED:
-            self._move("closed", fact.at, policy)
+            self._move("closed", fact[3], policy)
 
     def _move(self, new: str, at: int, policy: SlaPolicy) -> None:
         old = self.status
