@@ -21,6 +21,7 @@ from services.ticket_service.adapters.http import (
     routes_views,
 )
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
+from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
@@ -43,9 +44,12 @@ configured costs every request several environment look-ups."""
 def create_app(
     settings: Settings | None = None,
     application: TicketApplication | Callable[[], TicketApplication] | None = None,
+    *,
+    fast_lane: bool = True,
 ) -> FastAPI:
     """``application``: an existing application, a factory, or None (built from settings
-    on first use)."""
+    on first use). ``fast_lane``: serve well-formed creates and updates without FastAPI's
+    routing and dependency machinery (:mod:`.fast_lane`; same responses)."""
     settings = settings or get_settings()
     if isinstance(application, TicketApplication):
         instance = application
@@ -76,6 +80,8 @@ def create_app(
     for router in (routes_health.router, *API_ROUTERS):
         app.include_router(router)
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
+    if fast_lane:
+        app.add_middleware(FastLane)  # added first: it runs inside the observability layer
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
     return app

@@ -4,7 +4,7 @@ authorization check every API route goes through."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -106,7 +106,11 @@ AuthorizedClaims = Annotated[Claims, Depends(authorize)]
 
 
 def context(request: Request, claims: Claims) -> RequestContext:
-    correlation = request.headers.get("x-correlation-id") or request.headers.get("x-request-id")
+    return context_of(request.headers, claims)
+
+
+def context_of(headers: Mapping[str, str], claims: Claims) -> RequestContext:
+    correlation = headers.get("x-correlation-id") or headers.get("x-request-id")
     return RequestContext(
         actor=claims.actor, correlation_id=correlation[:200] if correlation else None
     )

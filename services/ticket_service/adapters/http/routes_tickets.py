@@ -21,6 +21,7 @@ from services.ticket_service.adapters.http.deps import (
 )
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
+from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
@@ -114,13 +115,31 @@ async def create_ticket(
 ) -> Response:
     """Create a ticket in any active status (``closed`` → 422)."""
     svc = services_of(request)
+    ticket = await create_command(
+        svc, claims, fields, idempotency_key=idempotency_key, ctx=context(request, claims)
+    )
+    return await created_response(svc, ticket, claims)
+
+
+async def create_command(
+    svc: Services,
+    claims: Claims,
+    fields: TicketFields,
+    *,
+    idempotency_key: str | None,
+    ctx: RequestContext,
+) -> Ticket:
+    """The command behind ``POST /api/v1/tickets`` (also run by the fast lane)."""
     key = scoped_key(claims, idempotency_key)
-    ctx, channel = context(request, claims), channel_of(claims)
-    ticket = await grouped(
+    channel = channel_of(claims)
+    return await grouped(
         svc,
         svc.tickets.create_ticket_op(fields, ctx, channel=channel, idempotency_key=key),
         lambda: svc.tickets.create_ticket(fields, ctx, channel=channel, idempotency_key=key),
     )
+
+
+async def created_response(svc: Services, ticket: Ticket, claims: Claims) -> Response:
     return await present(svc, ticket, claims, status_code=201, headers=created(ticket))
 
 
@@ -166,10 +185,25 @@ async def update_ticket(
     """Change fields and status. Internal users can never set ``closed`` (403); a closed
     ticket is read-only except the integration-editable fields for integrations (409)."""
     svc = services_of(request)
+    ticket = await update_command(
+        svc, number, changes, if_match=if_match, ctx=context(request, claims)
+    )
+    return await updated_response(svc, ticket, claims)
+
+
+async def update_command(
+    svc: Services,
+    number: int,
+    changes: TicketChanges,
+    *,
+    if_match: str | None,
+    ctx: RequestContext,
+) -> Ticket:
+    """The command behind ``PATCH /api/v1/tickets/{number}`` (also run by the fast lane)."""
     expected = parse_if_match(if_match)
-    wanted, ctx = change_dict(changes), context(request, claims)
+    wanted = change_dict(changes)
     try:
-        ticket = await grouped(
+        return await grouped(
             svc,
             svc.tickets.update_ticket_op(number, wanted, ctx, expected_version=expected),
             lambda: svc.tickets.update_ticket(number, wanted, ctx, expected_version=expected),
@@ -179,6 +213,9 @@ async def update_ticket(
         if expected is None:
             raise
         raise ProblemError(412, conflict.code, conflict.message) from None
+
+
+async def updated_response(svc: Services, ticket: Ticket, claims: Claims) -> Response:
     return await present(svc, ticket, claims, headers=[etag(ticket)])
 
 
