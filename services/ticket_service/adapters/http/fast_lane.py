@@ -24,7 +24,6 @@ import re
 from typing import TypeVar
 
 from fastapi.routing import APIRoute
-from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -33,17 +32,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.common import TicketChanges, TicketFields
 from services.ticket_service.adapters.http import routes_tickets
-from services.ticket_service.adapters.http.auth import Claims, InvalidToken, decode_token
-from services.ticket_service.adapters.http.deps import ServiceHolder, context_of
-from services.ticket_service.adapters.http.permissions import allowed
+from services.ticket_service.adapters.http.auth import Claims
+from services.ticket_service.adapters.http.deps import (
+    ServiceHolder,
+    authorized_claims,
+    context_of,
+)
 from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.domain import errors
 
 _TICKETS = "/api/v1/tickets"
 _ONE_TICKET = re.compile(r"/api/v1/tickets/([0-9]{1,18})")
-_MAX_KEY = 200
-"""``Idempotency-Key`` longer than this is refused by the route (422)."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -79,7 +79,7 @@ class FastLane:
             claims = _claims(headers, holder, route.name)
             if route is self._create_route:
                 key = headers.get("idempotency-key")
-                if key is not None and len(key) > _MAX_KEY:
+                if key is not None and len(key) > routes_tickets.IDEMPOTENCY_KEY_MAX:
                     raise _NotHere
                 fields = _body(headers, body, TicketFields)
             else:
@@ -128,18 +128,13 @@ async def _problem_response(scope: Scope, receive: Receive, refused: Exception) 
 
 
 def _claims(headers: Headers, holder: ServiceHolder, operation: str) -> Claims:
-    """The caller's claims as :class:`~deps.Authorize` finds them, when it would let the
-    caller through."""
-    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
-    if scheme.lower() != "bearer" or not token:
-        raise _NotHere
+    """The caller's claims, when :class:`~deps.Authorize` would let the caller through."""
     try:
-        claims = decode_token(token, holder.settings.jwt_secret)
-    except InvalidToken:
+        return authorized_claims(
+            headers.get("authorization"), holder.settings.jwt_secret, operation
+        )
+    except ProblemError:
         raise _NotHere from None
-    if not allowed(operation, claims.role):
-        raise _NotHere
-    return claims
 
 
 def _body(headers: Headers, body: bytes, model: type[M]) -> M:

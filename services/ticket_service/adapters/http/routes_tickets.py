@@ -27,11 +27,12 @@ from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
 Number = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="The ticket number.")]
+IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX,
         description="Retrying with the same key returns the first result, not a second ticket.",
     ),
 ]

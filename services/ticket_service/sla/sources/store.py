@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import JSONTranscoder, Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -74,16 +74,9 @@ def notification_pages(
 ) -> Iterator[Sequence[Notification]]:
     """Pages of notifications from ``start`` to ``stop`` (both inclusive)."""
     select = app.recorder.select_notifications
-    while True:
-        notifications = select(start, page, stop=stop)
-        if not notifications:
-            return
-        yield notifications
-        if progress:
-            progress(len(notifications))
-        if len(notifications) < page:
-            return
-        start = notifications[-1].id + 1
+    return _paged(
+        lambda first: select(first, page, stop=stop), lambda n: n.id, start, page, progress
+    )
 
 
 def read_notifications(app: TicketApplication, **read: Any) -> Iterator[Notification]:
@@ -152,22 +145,36 @@ def row_pages(
     page: int = PAGE,
     progress: Progress | None = None,
     partition: Partition | None = None,
-) -> Iterator[list[Row]]:
+) -> Iterator[Sequence[Row]]:
     """Pages of the notification log's rows, in order, without building objects per row
     (the same rows ``select_notifications`` returns); only one partition's when given.
     SQLite and PostgreSQL stores (see :func:`narrow_reader_applies`)."""
     fetch = _fetcher(app, partition)
     last = stop if stop is not None else 2**63 - 1
+    return _paged(lambda first: fetch(first, last, page), lambda r: r[0], start, page, progress)
+
+
+T = TypeVar("T")
+
+
+def _paged(
+    fetch: Callable[[int], Sequence[T]],
+    id_of: Callable[[T], int],
+    start: int,
+    page: int,
+    progress: Progress | None,
+) -> Iterator[Sequence[T]]:
+    """Pages from ``fetch(first id)`` until a short page."""
     while True:
-        rows = fetch(start, last, page)
-        if not rows:
+        items = fetch(start)
+        if not items:
             return
-        yield rows
+        yield items
         if progress:
-            progress(len(rows))
-        if len(rows) < page:
+            progress(len(items))
+        if len(items) < page:
             return
-        start = rows[-1][0] + 1
+        start = id_of(items[-1]) + 1
 
 
 def log_rows(app: TicketApplication, **read: Any) -> Iterator[Row]:
