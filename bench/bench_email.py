@@ -32,6 +32,7 @@ from pathlib import Path
 from bench.report import Row
 from contracts.commands import CommandEnvelope
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
+from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.bootstrap import run_email_ingest
@@ -142,6 +143,7 @@ def parse_and_route_rate(messages: list[bytes], data_dir: Path, rounds: int = 3)
             index=seeded_index(),
             publisher=_NullPublisher(),
             quarantine=FileQuarantine(data_dir / f"q{i}"),
+            suspended=FileSuspendedQueue(data_dir / f"s{i}"),
             support=SupportAddress(SUPPORT),
             max_bytes=25 * 1024 * 1024,
             resolve_wait=0,

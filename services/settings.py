@@ -53,6 +53,13 @@ class Settings(BaseSettings):
 
     support_address: str = "support@helpdesk.localhost"
     email_max_bytes: int = 25 * 1024 * 1024
+    email_authserv_id: str | None = None
+    """The authserv-id (RFC 8601) of the mail server in front of the ingest: only its
+    topmost ``Authentication-Results`` header is trusted (docs/email.md, trust model)."""
+    email_dkim_verify: bool = False
+    """Without ``email_authserv_id``: verify DKIM signatures in process (dkimpy, DNS)."""
+    email_admin_port: int | None = None
+    """Port of the ingest's admin HTTP API (the suspended queue); off when unset."""
 
     @field_validator("auto_close_after", mode="before")
     @classmethod

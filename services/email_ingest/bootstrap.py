@@ -1,4 +1,5 @@
-"""Wire email ingest from settings: index, index feed, publisher, quarantine, SMTP server.
+"""Wire email ingest from settings: index, index feed, publisher, quarantine, suspended
+queue, authenticator, SMTP server and the optional admin API.
 
 async with run_email_ingest(settings) as ingest:
     ingest.smtp_port                      # the SMTP server listens here
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +20,23 @@ from services.email_ingest.adapters.event_index_feed import EventIndexFeed
 from services.email_ingest.adapters.kafka_publisher import KafkaCommandPublisher
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.smtp_server import start_smtp_server
+from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.adapters.topics import ensure_topics
+from services.email_ingest.application.authentication import (
+    Authenticator,
+    MtaVerdict,
+    Unchecked,
+)
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
 from services.settings import Settings
 
+log = logging.getLogger("helpdesk.email_ingest")
+
 INDEX_FILE = "email-index.sqlite3"
 QUARANTINE_DIR = "quarantine"
+SUSPENDED_DIR = "suspended"
 SMTP_HARD_LIMIT_FACTOR = 2
 """SMTP refuses (552) only above twice the limit; between the two, mail is accepted into
 quarantine as ``too_large`` so an operator can still look at it."""
@@ -35,6 +46,30 @@ def quarantine_for(settings: Settings) -> FileQuarantine:
     return FileQuarantine(Path(settings.data_dir) / QUARANTINE_DIR)
 
 
+def suspended_for(settings: Settings) -> FileSuspendedQueue:
+    return FileSuspendedQueue(Path(settings.data_dir) / SUSPENDED_DIR)
+
+
+def authenticator_for(settings: Settings) -> Authenticator:
+    """Our mail server's verdict when its authserv-id is set; else, optionally, DKIM in
+    process; else nothing (with a warning: any sender can then act on any ticket)."""
+    if settings.email_authserv_id:
+        return MtaVerdict(settings.email_authserv_id)
+    if settings.email_dkim_verify:
+        from services.email_ingest.adapters.dkim_check import DkimVerifier
+
+        log.warning(
+            "HELPDESK_EMAIL_AUTHSERV_ID is not set: checking DKIM in process only; "
+            "replies without an aligned DKIM signature are suspended"
+        )
+        return DkimVerifier()
+    log.warning(
+        "HELPDESK_EMAIL_AUTHSERV_ID is not set: mail is not authenticated, a forged From "
+        "can comment on a ticket as its requester (see docs/email.md, trust model)"
+    )
+    return Unchecked()
+
+
 @dataclass
 class EmailIngest:
     service: IngestService
@@ -42,6 +77,7 @@ class EmailIngest:
     feed: EventIndexFeed
     publisher: KafkaCommandPublisher
     quarantine: FileQuarantine
+    suspended: FileSuspendedQueue
     server: asyncio.Server | None
     feed_task: asyncio.Task[None]
 
@@ -65,16 +101,21 @@ async def run_email_ingest(
     support = SupportAddress(settings.support_address)
     index = SqliteTicketIndex(index_path or Path(settings.data_dir) / INDEX_FILE)
     quarantine = quarantine_for(settings)
+    suspended = suspended_for(settings)
+    metrics.watch_suspended_queue(suspended.size)
     publisher = KafkaCommandPublisher(settings)
     feed = EventIndexFeed(index, settings)
     service = IngestService(
         index=index,
         publisher=publisher,
         quarantine=quarantine,
+        suspended=suspended,
         support=support,
         max_bytes=settings.email_max_bytes,
+        authenticator=authenticator_for(settings),
         resolve_wait=resolve_wait,
         count=metrics.count,
+        count_auth=metrics.count_authentication,
     )
     await publisher.start()
     server: asyncio.Server | None = None
@@ -91,7 +132,7 @@ async def run_email_ingest(
                 settings.smtp_port,
                 data_size_limit=settings.email_max_bytes * SMTP_HARD_LIMIT_FACTOR,
             )
-        yield EmailIngest(service, index, feed, publisher, quarantine, server, feed_task)
+        yield EmailIngest(service, index, feed, publisher, quarantine, suspended, server, feed_task)
     finally:
         if server is not None:
             server.close()

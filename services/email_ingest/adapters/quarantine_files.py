@@ -7,26 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
+from services.email_ingest.adapters.durable_files import fsync_directory, write_atomically
 from services.email_ingest.application.ports import QuarantinedMail
 from services.email_ingest.domain.headers import decode_header_value
 
 
 class QuarantineNotFound(KeyError):
     pass
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class FileQuarantine:
@@ -49,7 +40,7 @@ class FileQuarantine:
         if sidecar.exists():
             attempts = int(json.loads(sidecar.read_text()).get("attempts", 0))
         if not eml.exists():
-            _write_atomically(eml, raw)
+            write_atomically(eml, raw)
         meta = {
             "id": qid,
             "reason": reason,
@@ -59,14 +50,10 @@ class FileQuarantine:
             "mail_from": mail_from,
             "recipients": list(recipients),
             "attempts": attempts + 1,
-            **_summary(raw),
+            **summary(raw),
         }
-        _write_atomically(sidecar, json.dumps(meta, indent=2).encode())
-        dir_fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomically(sidecar, json.dumps(meta, indent=2).encode())
+        fsync_directory(self.directory)
         return qid
 
     def list(self) -> list[QuarantinedMail]:
@@ -107,7 +94,7 @@ class FileQuarantine:
         return self.directory / f"{id}.eml", self.directory / f"{id}.json"
 
 
-def _summary(raw: bytes) -> dict[str, str]:
+def summary(raw: bytes) -> dict[str, str]:
     """Subject and sender for ``quarantine list``, read leniently from the first 64 KiB."""
     try:
         headers = BytesHeaderParser().parsebytes(raw[:65536])

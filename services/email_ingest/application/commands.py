@@ -19,6 +19,7 @@ from contracts.commands import (
 )
 from contracts.common import Actor, Channel, Role
 from services.email_ingest.domain.addresses import SupportAddress
+from services.email_ingest.domain.authenticity import UNCHECKED, Authenticity
 from services.email_ingest.domain.message import ParsedEmail
 from services.email_ingest.domain.routing import FollowUp, NewTicket, Reply
 
@@ -31,6 +32,24 @@ BODY_MAX = 100_000
 MAX_CC = 100
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(no text)"
+CHANNEL_DETAILS = "channel_details"
+"""The custom field of a ticket made from mail that records how far its sender is proven:
+``{"channel": "email", "authenticity": "verified" | "unverified" | "released", "reason": …,
+"message_id": …}`` (absent when no authentication check is configured)."""
+
+
+def channel_details(mail: ParsedEmail, authenticity: Authenticity) -> dict[str, object]:
+    label = authenticity.label
+    if label is None:
+        return {}
+    return {
+        CHANNEL_DETAILS: {
+            "channel": "email",
+            "authenticity": label,
+            "reason": authenticity.reason[:500],
+            "message_id": mail.message_id,
+        }
+    }
 
 
 def command_id_for(message_id: str) -> UUID:
@@ -73,6 +92,8 @@ def build_command(
     mail: ParsedEmail,
     support: SupportAddress,
     issued_at: datetime,
+    *,
+    authenticity: Authenticity = UNCHECKED,
 ) -> CommandEnvelope:
     """Raises ``ValueError`` (pydantic ``ValidationError``) when the mail cannot make a
     valid command, e.g. a sender address the contract refuses."""
@@ -97,6 +118,7 @@ def build_command(
                     requester=sender,
                     cc=cc,
                     channel=Channel.EMAIL,
+                    custom_fields=channel_details(mail, authenticity),
                 ),
             )
         case Reply(match=match, body=body):

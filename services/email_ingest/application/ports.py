@@ -62,3 +62,70 @@ class Quarantine(Protocol):
         ...
 
     def remove(self, id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SuspendedMail:
+    """A mail held back because its sender is not proven (docs/email.md, trust model)."""
+
+    id: str
+    reason: str
+    """``unauthenticated`` or ``ambiguous_sender``."""
+    detail: str
+    received_at: datetime
+    size: int
+    subject: str
+    sender: str
+    """The sender as written in ``From`` (not an attributed address)."""
+    message_id: str | None
+    ticket_number: int | None
+    """The ticket the mail would have acted on."""
+    mail_from: str | None
+    recipients: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    at: datetime
+    id: str
+    action: str
+    """``released`` or ``rejected``."""
+    by: str
+    message_id: str | None
+    outcome: str
+
+
+class SuspendedNotFound(KeyError):
+    pass
+
+
+class SuspendedQueue(Protocol):
+    """Durable, whole, with the reason; released or rejected by an admin."""
+
+    def put(
+        self,
+        raw: bytes,
+        reason: str,
+        detail: str,
+        *,
+        message_id: str | None,
+        ticket_number: int | None,
+        mail_from: str | None,
+        recipients: tuple[str, ...],
+    ) -> str: ...
+
+    def list(self) -> list[SuspendedMail]: ...
+
+    def get(self, id: str) -> SuspendedMail:
+        """Raises :class:`SuspendedNotFound`."""
+        ...
+
+    def raw(self, id: str) -> bytes: ...
+
+    def remove(self, id: str, *, action: str, by: str, outcome: str) -> AuditRecord:
+        """Delete the entry, leaving an audit record."""
+        ...
+
+    def audit(self, id: str | None = None) -> tuple[AuditRecord, ...]: ...
+
+    def size(self) -> int: ...

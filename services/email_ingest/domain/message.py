@@ -11,12 +11,19 @@ import email
 import hashlib
 from dataclasses import dataclass, field
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from services.email_ingest.domain.body import Attachment, extract_body
-from services.email_ingest.domain.headers import decode_header_value, message_ids
+from services.email_ingest.domain.headers import (
+    MAX_HEADER_CHARS,
+    decode_header_value,
+    message_ids,
+)
+from services.email_ingest.domain.sender import parse_sender, raw_text
 
 MAX_REFERENCES = 50
+MAX_AUTH_RESULTS = 20
+"""``Authentication-Results`` headers kept (topmost first); ours is at the top."""
 
 
 class Unparseable(Exception):
@@ -34,7 +41,8 @@ class ParsedEmail:
     """``<id@host>``; derived from the content hash when the message has none."""
     message_id_generated: bool
     sender: str | None
-    """Lower-cased bare address of ``From`` (else ``Sender``), None when missing."""
+    """Lower-cased bare address of ``From`` (else ``Sender``), None when missing or
+    ambiguous (:mod:`~services.email_ingest.domain.sender`)."""
     sender_name: str
     subject: str
     to: tuple[str, ...]
@@ -46,6 +54,10 @@ class ParsedEmail:
     body: str
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
     defects: tuple[str, ...] = field(default_factory=tuple)
+    sender_problem: str | None = None
+    """Set when ``From`` names an address but not exactly one, unambiguously."""
+    authentication_results: tuple[str, ...] = ()
+    """Raw ``Authentication-Results`` values, topmost (latest added) first."""
 
     @property
     def thread_ids(self) -> tuple[str, ...]:
@@ -86,6 +98,12 @@ def _header(msg: Message, name: str) -> str:
     return decode_header_value(msg.get(name))
 
 
+def _raw(msg: Message, name: str) -> list[str]:
+    """Undecoded values of a header, in message order (top first)."""
+    name = name.lower()
+    return [raw_text(str(v)) for k, v in msg.raw_items() if k.lower() == name]
+
+
 def _all(msg: Message, name: str) -> list[str]:
     return [decode_header_value(v) for v in (msg.get_all(name) or [])]
 
@@ -120,15 +138,14 @@ def _extract(msg: Message, raw: bytes) -> ParsedEmail:
     ids = message_ids(_header(msg, "Message-ID"))
     generated = not ids
     message_id = ids[0] if ids else f"<sha256.{hashlib.sha256(raw).hexdigest()}@generated>"
-    name, sender = parseaddr(_header(msg, "From") or _header(msg, "Sender"))
-    sender = sender.strip().lower()
+    sender = parse_sender(_raw(msg, "From"), _raw(msg, "Sender"))
     body = extract_body(msg)
     references = message_ids(" ".join(_all(msg, "References")))[-MAX_REFERENCES:]
     return ParsedEmail(
         message_id=message_id,
         message_id_generated=generated,
-        sender=sender if "@" in sender else None,
-        sender_name=name,
+        sender=sender.address,
+        sender_name=sender.name,
         subject=_header(msg, "Subject"),
         to=_addresses(_all(msg, "To")),
         cc=_addresses(_all(msg, "Cc")),
@@ -138,4 +155,8 @@ def _extract(msg: Message, raw: bytes) -> ParsedEmail:
         body=body.text,
         attachments=body.attachments,
         defects=body.defects,
+        sender_problem=sender.problem,
+        authentication_results=tuple(
+            v[:MAX_HEADER_CHARS] for v in _raw(msg, "Authentication-Results")[:MAX_AUTH_RESULTS]
+        ),
     )

@@ -55,7 +55,15 @@ class Quarantine:
     detail: str = ""
 
 
-Decision = NewTicket | Reply | FollowUp | Drop | Quarantine | Unresolved
+@dataclass(frozen=True)
+class Suspend:
+    """Held for an admin: the sender cannot be told (``ambiguous_sender``)."""
+
+    reason: str
+    detail: str = ""
+
+
+Decision = NewTicket | Reply | FollowUp | Drop | Quarantine | Suspend | Unresolved
 
 
 def new_text(mail: ParsedEmail) -> str:
@@ -71,6 +79,8 @@ def route(
 ) -> Decision:
     if (reason := automated_reason(mail, support)) is not None:
         return Drop(reason)
+    if mail.sender is None and mail.sender_problem is not None:
+        return Suspend("ambiguous_sender", mail.sender_problem)
     if mail.sender is None:
         return Quarantine("no_sender", "neither From nor Sender names an address")
     found = match_ticket(mail, lookup, support, recipients)

@@ -83,6 +83,46 @@ async def retry_quarantined(
     return failed
 
 
+async def release_suspended(
+    settings: Settings, ids: Sequence[str], *, by: str, echo: Callable[[str], None] = print
+) -> int:
+    """Release suspended mail (processed once, as if authenticated); returns how many
+    could not be released."""
+    from services.email_ingest.adapters import metrics
+    from services.email_ingest.application.ports import SuspendedNotFound
+    from services.email_ingest.application.suspension import AlreadyHandled, release
+
+    failed = 0
+    async with run_email_ingest(settings, smtp=False) as ingest:
+        for sid in ids:
+            try:
+                done = await release(
+                    ingest.service,
+                    ingest.suspended,
+                    sid,
+                    by=by,
+                    count=metrics.count_suspended_action,
+                )
+            except AlreadyHandled as error:
+                echo(f"{sid}: already {error.record.action} by {error.record.by}; nothing done")
+                continue
+            except SuspendedNotFound:
+                failed += 1
+                echo(f"{sid}: no such suspended message")
+                continue
+            except PublishFailed as error:
+                failed += 1
+                echo(f"{sid}: NOT handed on ({error}); still suspended")
+                continue
+            if done.still_suspended:
+                failed += 1
+                echo(f"{sid}: still suspended ({done.outcome.reason})")
+                continue
+            extra = f" ticket #{done.outcome.ticket_number}" if done.outcome.ticket_number else ""
+            echo(f"{sid}: released: {done.outcome.kind.value}{extra}")
+    return failed
+
+
 if __name__ == "__main__":  # python -m services.email_ingest.entrypoints.main
     from services.logging_setup import configure_logging
     from services.settings import get_settings

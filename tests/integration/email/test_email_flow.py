@@ -92,6 +92,7 @@ async def test_reply_on_closed_ticket_creates_exactly_one_follow_up(stack: Email
         index=SqliteTicketIndex(),
         publisher=stack.ingest.publisher,
         quarantine=stack.ingest.quarantine,
+        suspended=stack.ingest.suspended,
         support=SupportAddress(SUPPORT),
         max_bytes=stack.settings.email_max_bytes,
     )
@@ -113,6 +114,7 @@ async def test_reply_racing_a_close_still_becomes_a_follow_up(stack: EmailStack)
         index=SqliteTicketIndex(),
         publisher=stack.ingest.publisher,
         quarantine=stack.ingest.quarantine,
+        suspended=stack.ingest.suspended,
         support=SupportAddress(SUPPORT),
         max_bytes=stack.settings.email_max_bytes,
     )

@@ -4,6 +4,7 @@ crashes the ingest (in-memory publisher; the SMTP + broker run is in tests/integ
 from pathlib import Path
 
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
+from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.ingest import IngestService, Kind
 from services.email_ingest.domain.addresses import SupportAddress
@@ -19,6 +20,7 @@ async def test_hostile_corpus_is_processed_or_quarantined(tmp_path: Path) -> Non
         index=SqliteTicketIndex(),
         publisher=RecordingPublisher(),
         quarantine=quarantine,
+        suspended=FileSuspendedQueue(tmp_path / "s"),
         support=SupportAddress(SUPPORT),
         max_bytes=25 * 1024 * 1024,
         resolve_wait=0,
@@ -46,6 +48,7 @@ async def test_twenty_megabyte_attachment(tmp_path: Path) -> None:
         index=SqliteTicketIndex(),
         publisher=publisher,
         quarantine=FileQuarantine(tmp_path / "q"),
+        suspended=FileSuspendedQueue(tmp_path / "s"),
         support=SupportAddress(SUPPORT),
         max_bytes=40 * 1024 * 1024,
     )

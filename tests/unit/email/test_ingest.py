@@ -7,6 +7,7 @@ import pytest
 from contracts.commands import AddComment, CreateTicket, FollowUpRequested
 from contracts.common import Channel, Role, Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
+from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.commands import command_id_for
 from services.email_ingest.application.ingest import IngestService, Kind
@@ -29,6 +30,7 @@ def service(tmp_path: Path, publisher: RecordingPublisher) -> IngestService:
         index=index,
         publisher=publisher,
         quarantine=FileQuarantine(tmp_path / "q"),
+        suspended=FileSuspendedQueue(tmp_path / "s"),
         support=SupportAddress(SUPPORT),
         max_bytes=100_000,
         resolve_wait=0.1,
