@@ -86,17 +86,24 @@ class Result:
     properties: dict[str, str]
 
 
-def our_results(headers: Sequence[str], authserv_id: str) -> list[Result] | None:
+class Unreadable:
+    """Our topmost header could not be parsed."""
+
+
+UNREADABLE = Unreadable()
+
+
+def our_results(headers: Sequence[str], authserv_id: str) -> list[Result] | Unreadable | None:
     """The results of the topmost header naming ``authserv_id``; None when there is none.
-    A header of ours that cannot be read counts as an empty verdict, never as a reason to
-    look further down (where a sender's own headers are)."""
+    A header of ours that cannot be read is :data:`UNREADABLE`, never a reason to look
+    further down (where a sender's own headers are)."""
     wanted = authserv_id.strip().lower()
     for value in headers:
         try:
             parsed = authres.AuthenticationResultsHeader.parse_value(value)
         except Exception:
             if _leading_id(value) == wanted:
-                return []
+                return UNREADABLE
             continue
         if str(parsed.authserv_id).strip().lower() != wanted:
             continue
@@ -123,7 +130,7 @@ def assess(headers: Sequence[str], authserv_id: str, sender: str | None) -> Auth
     results = our_results(headers, authserv_id)
     if results is None:
         return Authenticity(Outcome.NO_VERDICT, f"no Authentication-Results from {authserv_id}")
-    if not results:
+    if isinstance(results, Unreadable):
         return Authenticity(Outcome.NO_VERDICT, f"unreadable verdict from {authserv_id}")
     from_domain = domain_of(sender)
     dmarc = [r.result for r in results if r.method == "dmarc"]
