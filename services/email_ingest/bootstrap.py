@@ -70,6 +70,45 @@ def authenticator_for(settings: Settings) -> Authenticator:
     return Unchecked()
 
 
+class AdminServer:
+    """The admin API (suspended queue) on ``HELPDESK_HTTP_HOST:HELPDESK_EMAIL_ADMIN_PORT``,
+    served by uvicorn in this process's event loop."""
+
+    def __init__(
+        self, service: IngestService, suspended: FileSuspendedQueue, settings: Settings
+    ) -> None:
+        import uvicorn
+
+        from services.email_ingest.adapters.admin_http import create_admin_app
+
+        app = create_admin_app(service, suspended, settings.jwt_secret)
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.email_admin_port or 0,
+            log_level="warning",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self.server.serve(), name="email-admin-http")
+        # uvicorn offers a flag, not an event, for "listening"
+        while not self.server.started and not self.task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        if self.task.done():
+            self.task.result()  # raises the start-up error (port taken, ...)
+            raise RuntimeError("email admin API stopped at start-up")
+        log.info("email admin API on %s", self.server.config.port)
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(Exception):
+                await self.task
+
+
 @dataclass
 class EmailIngest:
     service: IngestService
@@ -120,6 +159,7 @@ async def run_email_ingest(
     await publisher.start()
     server: asyncio.Server | None = None
     feed_task: asyncio.Task[None] | None = None
+    admin: AdminServer | None = None
     try:
         await feed.start()
         await feed.catch_up()
@@ -132,8 +172,13 @@ async def run_email_ingest(
                 settings.smtp_port,
                 data_size_limit=settings.email_max_bytes * SMTP_HARD_LIMIT_FACTOR,
             )
+            if settings.email_admin_port is not None:
+                admin = AdminServer(service, suspended, settings)
+                await admin.start()
         yield EmailIngest(service, index, feed, publisher, quarantine, suspended, server, feed_task)
     finally:
+        if admin is not None:
+            await admin.stop()
         if server is not None:
             server.close()
             await server.wait_closed()
