@@ -102,6 +102,10 @@ class AdminServer:
             raise RuntimeError("email admin API stopped at start-up")
         log.info("email admin API on %s", self.server.config.port)
 
+    @property
+    def port(self) -> int:
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
     async def stop(self) -> None:
         self.server.should_exit = True
         if self.task is not None:
@@ -119,6 +123,7 @@ class EmailIngest:
     suspended: FileSuspendedQueue
     server: asyncio.Server | None
     feed_task: asyncio.Task[None]
+    admin: AdminServer | None = None
 
     @property
     def smtp_port(self) -> int:
@@ -175,7 +180,9 @@ async def run_email_ingest(
             if settings.email_admin_port is not None:
                 admin = AdminServer(service, suspended, settings)
                 await admin.start()
-        yield EmailIngest(service, index, feed, publisher, quarantine, suspended, server, feed_task)
+        yield EmailIngest(
+            service, index, feed, publisher, quarantine, suspended, server, feed_task, admin
+        )
     finally:
         if admin is not None:
             await admin.stop()

@@ -5,8 +5,9 @@ as ann, and decoding RFC 2047 words *before* parsing turns ``=?utf-8?q?ann=40exa
 <mallory@evil.example>`` into the same trick. So the header is parsed undecoded with the
 stdlib's RFC 5322 parser (``email.headerregistry``), which decodes encoded words only inside
 the display name, and the result is trusted only when it is exactly one address and the
-parser recorded no defect. Anything else is *ambiguous*: no address is attributed and the
-mail is suspended for an admin to look at (docs/email.md, trust model).
+parser recorded no defect. Anything else that contains an ``@`` is *ambiguous*: no address
+is attributed and the mail is suspended for an admin to look at (docs/email.md, trust
+model); a header without any ``@`` names no address at all, as if it were missing.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def parse_sender(from_values: Sequence[str], sender_values: Sequence[str] = ()) 
 def _one_address(name: str, value: str) -> Sender | None:
     """The address of one header value; None when it names none (empty, a bare group)."""
     text = raw_text(value)
-    if not text.strip():
-        return None
+    if "@" not in text:
+        return None  # names no address (empty, a bare group, junk): as if missing
     if len(text) > MAX_SENDER_HEADER_CHARS:
         return Sender(None, problem=f"{name} longer than {MAX_SENDER_HEADER_CHARS} characters")
     try:

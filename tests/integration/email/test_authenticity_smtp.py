@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 
+from contracts.common import Role
 from services.email_ingest.application.suspension import AlreadyHandled, release
 from services.settings import Settings
+from services.ticket_service.adapters.http.auth import mint_token
 from tests.integration.email.conftest import SUPPORT, EmailStack
 from tests.unit.email.fakes import mail
 
@@ -32,6 +35,7 @@ def settings(kafka_bootstrap: str, tmp_path: Path, kafka_topic_prefix: str) -> S
         smtp_port=0,
         support_address=SUPPORT,
         email_authserv_id=OURS,
+        email_admin_port=0,
     )
 
 
@@ -78,3 +82,29 @@ async def test_forged_reply_is_suspended_genuine_comments_release_once(
     ticket = await stack.ticket_when(number, lambda t: len(t.comments) >= 3)
     assert [c["body"] for c in ticket.comments] == ["genuine", "forged tag", "barrier"]
     assert len(stack.ingest.suspended.list()) == 2
+
+
+async def test_admin_api_is_served_by_the_ingest(stack: EmailStack) -> None:
+    code, reply = await stack.send(
+        mail(sender=ANN, message_id="<b-1@example.com>", headers=verdict("pass"))
+    )
+    assert code == 250, reply
+    number = await stack.indexed("<b-1@example.com>")
+    code, reply = await stack.send(
+        mail(sender=ANN, subject=f"[#{number}]", body="held", headers=verdict("fail"))
+    )
+    assert (code, "suspended" in reply) == (250, True), reply
+    assert stack.ingest.admin is not None
+    base = f"http://127.0.0.1:{stack.ingest.admin.port}/api/v1/email/suspended"
+    secret = stack.settings.jwt_secret
+    admin = {"Authorization": f"Bearer {mint_token(secret, role=Role.ADMIN, email='a@x.test')}"}
+    agent = {"Authorization": f"Bearer {mint_token(secret, role=Role.AGENT, email='b@x.test')}"}
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(base, headers=agent)).status_code == 403
+        [entry] = (await client.get(base, headers=admin)).json()
+        released = await client.post(f"{base}/{entry['id']}/release", headers=admin)
+        assert released.status_code == 200, released.text
+        again = await client.post(f"{base}/{entry['id']}/release", headers=admin)
+        assert again.status_code == 409
+    ticket = await stack.ticket_when(number, lambda t: len(t.comments) >= 1)
+    assert [c["body"] for c in ticket.comments] == ["held"]

@@ -30,6 +30,9 @@ async def test_hostile_corpus_over_smtp(stack: EmailStack) -> None:
     assert all(q.reason for q in kept)
     assert "internal_error" not in {q.reason for q in kept}
     assert {q.reason for q in kept if q.size > 20 * 1024 * 1024} == {"too_large"}
+    held = stack.ingest.suspended.list()  # ambiguous senders: kept whole, with the reason
+    assert len({s.id for s in held}) == len(held) <= outcomes["suspended"]
+    assert all(s.reason and stack.ingest.suspended.raw(s.id) for s in held)
     # Every handed-on creation became a ticket: the barrier mail is the next number.
     created = outcomes["create_ticket"]
     code, _ = await stack.send(mail(message_id="<corpus-barrier@example.com>"))

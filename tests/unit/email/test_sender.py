@@ -94,3 +94,16 @@ def test_ann_is_only_the_sender_when_she_is_the_only_address(before: str, after:
     value = f"{before}ann@example.com{after}<mallory@evil.example>"
     parsed = parse_email(from_header(value.replace("\r", " ").replace("\n", " ")))
     assert parsed.sender != ANN
+
+
+@pytest.mark.parametrize("value", ["no-at-sign", "<<<>>>", '"quoted" <>', "undisclosed:;"])
+def test_a_from_without_any_address_is_as_if_missing(value: str) -> None:
+    """Nothing to attribute, nothing ambiguous: the envelope sender or ``no_sender``."""
+    parsed = parse_email(from_header(value))
+    assert (parsed.sender, parsed.sender_problem) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["user@", "@example.com", "a@b@c.example.com"])
+def test_a_broken_address_is_ambiguous(value: str) -> None:
+    parsed = parse_email(from_header(value))
+    assert parsed.sender is None and parsed.sender_problem

@@ -258,3 +258,37 @@ async def test_release_of_an_ambiguous_sender_uses_the_envelope_or_stays(
     assert done.outcome.kind == Kind.CREATED  # mallory is no participant of #7
     [command] = publisher.published
     assert isinstance(command, CreateTicket) and command.data.requester == "mallory@evil.example"
+
+
+async def test_metrics_count_outcomes_and_watch_the_queue(
+    tmp_path: Path, publisher: RecordingPublisher, queue: FileSuspendedQueue
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from services.email_ingest.adapters import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    service = make_service(tmp_path, publisher, queue, checked=True)
+    service.count, service.count_auth = metrics.count, metrics.count_authentication
+    metrics.watch_suspended_queue(queue.size)
+    before = {
+        "fail": sample("helpdesk_email_authentication_total", outcome="fail"),
+        "pass": sample("helpdesk_email_authentication_total", outcome="pass"),
+        "suspended": sample("helpdesk_email_messages_total", outcome="suspended"),
+        "released": sample("helpdesk_email_suspended_actions_total", action="released"),
+    }
+    sid = (await service.ingest(forged(subject="[#7]"))).suspended_id
+    await service.ingest(forged(PASS, subject="[#7] genuine"))
+    assert sample("helpdesk_email_suspended_messages") == 1
+    assert sid is not None
+    await release(service, queue, sid, by="admin", count=metrics.count_suspended_action)
+    assert sample("helpdesk_email_suspended_messages") == 0
+    assert sample("helpdesk_email_authentication_total", outcome="fail") == before["fail"] + 1
+    assert sample("helpdesk_email_authentication_total", outcome="pass") == before["pass"] + 1
+    assert sample("helpdesk_email_messages_total", outcome="suspended") == before["suspended"] + 1
+    assert (
+        sample("helpdesk_email_suspended_actions_total", action="released")
+        == before["released"] + 1
+    )
