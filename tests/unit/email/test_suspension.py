@@ -4,9 +4,12 @@ suspended and the ticket unchanged; genuine replies comment; release has its eff
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from contracts.commands import AddComment, CreateTicket, FollowUpRequested
 from contracts.common import Status
@@ -292,3 +295,67 @@ async def test_metrics_count_outcomes_and_watch_the_queue(
         sample("helpdesk_email_suspended_actions_total", action="released")
         == before["released"] + 1
     )
+
+
+# A mail: (Message-ID number, verdict, how it names ticket 7); an admin act: release or
+# reject the n-th entry of the queue.
+mails = st.tuples(
+    st.integers(0, 3),
+    st.sampled_from(["pass", "fail", "foreign-pass", "none"]),
+    st.sampled_from(sorted(ACTING_ON_TICKET)),
+)
+acts = st.tuples(st.sampled_from(["release", "reject"]), st.integers(0, 5))
+VERDICTS = {
+    "pass": PASS,
+    "fail": FAIL,
+    "foreign-pass": "evil.example; dmarc=pass",
+    "none": f"{OURS}; dmarc=none; dkim=pass header.d=evil.example",
+}
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(mails, acts), max_size=12))
+def test_only_proven_or_released_mail_acts_on_a_ticket_and_only_once(
+    steps: list[tuple[object, ...]],
+) -> None:
+    """Whatever arrives and whatever admins do: a comment or follow-up on ticket 7 or 8
+    comes only from a mail our server passed or an admin released, at most once per
+    Message-ID; a rejected mail never acts; every suspended mail is kept until acted on."""
+
+    async def scenario(directory: Path) -> None:
+        publisher = RecordingPublisher()
+        queue = FileSuspendedQueue(directory / "s")
+        service = make_service(directory, publisher, queue, checked=True)
+        proven: set[str] = set()
+        released: set[str] = set()
+        for step in steps:
+            if isinstance(step[0], int):
+                number, verdict, how = step
+                mid = f"<m{number}@example.com>"
+                raw = forged(VERDICTS[str(verdict)], message_id=mid, **ACTING_ON_TICKET[str(how)])
+                outcome = await service.ingest(raw)
+                if verdict == "pass":
+                    proven.add(mid)
+                else:
+                    assert outcome.kind in (Kind.SUSPENDED, Kind.DUPLICATE), outcome
+            else:
+                act, n = step
+                entries = queue.list()
+                if not entries:
+                    continue
+                entry = entries[int(str(n)) % len(entries)]
+                if act == "release":
+                    await release(service, queue, entry.id, by="admin")
+                    released.add(str(entry.message_id))
+                else:
+                    reject(queue, entry.id, by="admin")
+        acting = [c for c in publisher.published if isinstance(c, AddComment | FollowUpRequested)]
+        mids = [c.correlation_id for c in acting]
+        assert len(mids) == len(set(mids))  # once per Message-ID
+        for command in acting:
+            mid = str(command.correlation_id).removeprefix("email:")
+            assert mid in proven | released
+        assert len(publisher.published) == len(acting)  # every mail here acts on 7 or 8
+
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(scenario(Path(directory)))
