@@ -108,3 +108,26 @@ async def test_admin_api_is_served_by_the_ingest(stack: EmailStack) -> None:
         assert again.status_code == 409
     ticket = await stack.ticket_when(number, lambda t: len(t.comments) >= 1)
     assert [c["body"] for c in ticket.comments] == ["held"]
+
+
+async def test_cli_release_processes_once(stack: EmailStack) -> None:
+    from services.email_ingest.entrypoints.main import release_suspended
+
+    code, reply = await stack.send(
+        mail(sender=ANN, message_id="<c-1@example.com>", headers=verdict("pass"))
+    )
+    assert code == 250, reply
+    number = await stack.indexed("<c-1@example.com>")
+    code, reply = await stack.send(
+        mail(sender=ANN, subject=f"[#{number}]", body="via cli", headers=verdict("fail"))
+    )
+    assert "suspended" in reply
+    [entry] = stack.ingest.suspended.list()
+    lines: list[str] = []
+    failed = await release_suspended(stack.settings, [entry.id], by="cli", echo=lines.append)
+    assert failed == 0
+    assert lines == [f"{entry.id}: released: add_comment ticket #{number}"]
+    failed = await release_suspended(stack.settings, [entry.id], by="cli", echo=lines.append)
+    assert (failed, lines[-1]) == (0, f"{entry.id}: already released by cli; nothing done")
+    ticket = await stack.ticket_when(number, lambda t: len(t.comments) >= 1)
+    assert [c["body"] for c in ticket.comments] == ["via cli"]
