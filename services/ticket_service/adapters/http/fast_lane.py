@@ -19,7 +19,6 @@ OpenAPI document describes the lane's requests as it describes the routes'.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TypeVar
 
@@ -31,7 +30,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.common import TicketChanges, TicketFields
-from services.ticket_service.adapters.http import routes_tickets
+from services.ticket_service.adapters.http import json_body, routes_tickets
 from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     ServiceHolder,
@@ -143,7 +142,7 @@ def _body(headers: Headers, body: bytes, model: type[M]) -> M:
     if media_type != "application/json":
         raise _NotHere
     try:
-        return model.model_validate(json.loads(body))
+        return model.model_validate(json_body.parse(body))
     except (ValueError, ValidationError):
         raise _NotHere from None
 

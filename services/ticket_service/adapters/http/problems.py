@@ -97,6 +97,12 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        unparseable = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if unparseable is not None:
+            reason = (unparseable.get("ctx") or {}).get("error", "not JSON")
+            return response(
+                problem(400, "invalid_json", f"The body is not parseable JSON: {reason}.")
+            )
         details = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()

@@ -21,6 +21,7 @@ from services.ticket_service.adapters.http.deps import (
     context,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.http.routes_tickets import (
     IdempotencyKey,
@@ -35,7 +36,7 @@ from services.ticket_service.adapters.http.routes_views import (
 from services.ticket_service.adapters.read_models.projector import Page
 from services.ticket_service.domain.ticket import Ticket
 
-router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"])
+router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"], route_class=JSONRoute)
 
 
 def follow_up_url(number: int) -> str:

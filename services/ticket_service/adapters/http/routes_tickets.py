@@ -19,6 +19,8 @@ from services.ticket_service.adapters.http.deps import (
     grouped,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
+from services.ticket_service.adapters.http.numerals import ascii_number
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.application.context import RequestContext
@@ -40,7 +42,7 @@ NON_NULLABLE = frozenset(
     {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"], route_class=JSONRoute)
 
 
 def scoped_key(claims: Claims, idempotency_key: str | None) -> str | None:
@@ -159,12 +161,12 @@ async def get_ticket(number: Number, claims: AuthorizedClaims, request: Request)
 def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or len(raw) > 18:
+    version = ascii_number(value.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise ProblemError(
             422, "invalid_request", 'If-Match must be a ticket version, e.g. If-Match: "3".'
         )
-    return int(raw)
+    return version
 
 
 @router.patch(
