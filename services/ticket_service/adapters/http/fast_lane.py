@@ -41,7 +41,7 @@ from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.domain import errors
 
-_TICKETS = "/api/v1/tickets"
+_TICKETS = routes_tickets.TICKETS_PATH
 _ONE_TICKET = re.compile(r"/api/v1/tickets/([0-9]{1,18})")
 M = TypeVar("M", bound=BaseModel)
 

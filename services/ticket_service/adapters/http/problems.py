@@ -24,6 +24,7 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     errors.NotClosed: 409,
     errors.StaleClose: 409,
     errors.ConcurrencyConflict: 409,
+    errors.IdempotencyKeyReused: 422,
 }
 
 TITLES = {

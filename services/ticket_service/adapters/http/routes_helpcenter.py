@@ -26,6 +26,7 @@ from services.ticket_service.adapters.http.problems import ProblemError, documen
 from services.ticket_service.adapters.http.routes_tickets import (
     IdempotencyKey,
     Number,
+    follow_up_fingerprint,
     scoped_key,
 )
 from services.ticket_service.adapters.http.routes_views import (
@@ -157,15 +158,18 @@ async def follow_up_request(
     """A follow-up of one of the caller's closed requests (201 + ``Location``)."""
     svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
+    message = body.body if body else ""
+    digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
 
     def follow_up() -> Ticket:
         as_participant(svc, number, claims)
         return svc.tickets.create_follow_up(
             number,
             context(request, claims),
-            body=body.body if body else "",
+            body=message,
             channel=Channel.HELP_CENTER,
             idempotency_key=key,
+            fingerprint=digest,
         )
 
     ticket = await call(follow_up)
