@@ -11,6 +11,7 @@ again.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -375,9 +376,9 @@ class TicketApplication(Application[UUID]):
         a ticket number taken by another process, or a concurrent change."""
         for key in uow.receipt_keys:
             receipt = self.receipt(key)
-            renewed = uow.renewing.get(key)
+            expired = uow.renewing.get(key)
             # a receipt this batch renews is no replay unless someone renewed it first
-            if receipt is not None and (renewed is None or receipt.version >= renewed.version):
+            if receipt is not None and (expired is None or receipt.version > expired.version):
                 raise Duplicate(receipt)
         assert self._next_number is not None
         wanted = range(self._next_number, uow.next_number)
@@ -461,14 +462,16 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
 def _accepted(
     uow: UnitOfWork, key: str, ticket: Ticket, ctx: RequestContext, fingerprint: str | None
 ) -> Receipt:
-    """The receipt of ``key`` for ``ticket``: the expired one the batch renews, else new."""
+    """The receipt of ``key`` for ``ticket``: the expired one the batch renews (a copy, as
+    a batch may run again), else a new one."""
     expired = uow.renewing.get(key)
     if expired is None:
         return accepted_receipt(key, ticket, ctx, fingerprint=fingerprint)
-    expired.renew(
+    renewed = copy.deepcopy(expired)
+    renewed.renew(
         ticket_id=ticket.id, ticket_number=ticket.number, fingerprint=fingerprint, at=ctx.at
     )
-    return expired
+    return renewed
 
 
 def accepted_receipt(

@@ -20,7 +20,11 @@ from services.settings import Settings
 from services.ticket_service.adapters.http import idempotency
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.application.context import RequestContext, utcnow
-from services.ticket_service.application.tickets import TicketApplication, follow_up_key
+from services.ticket_service.application.tickets import (
+    Duplicate,
+    TicketApplication,
+    follow_up_key,
+)
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import receipt_id_for
 from services.ticket_service.domain.ticket import Ticket
@@ -157,11 +161,17 @@ def app(tmp_path: Path) -> Iterator[TicketApplication]:
     application.close()
 
 
+KEY = "idempotency:1:k:key"
+
+
+def _digest(fields: TicketFields) -> str:
+    return idempotency.fingerprint("POST", "/api/v1/tickets", fields.model_dump(mode="json"))
+
+
 def _at(app: TicketApplication, fields: TicketFields, after: timedelta) -> Ticket:
     ctx = RequestContext(actor=AGENT, at=START + after)
-    digest = idempotency.fingerprint("POST", "/api/v1/tickets", fields.model_dump(mode="json"))
     return app.create_ticket(
-        fields, ctx, channel="agent", idempotency_key="idempotency:1:k:key", fingerprint=digest
+        fields, ctx, channel="agent", idempotency_key=KEY, fingerprint=_digest(fields)
     )
 
 
@@ -188,3 +198,31 @@ def test_the_lifetime_is_a_setting_of_24_hours_by_default(
     assert Settings().idempotency_key_ttl == DAY
     monkeypatch.setenv("HELPDESK_IDEMPOTENCY_KEY_TTL", "90m")
     assert Settings().idempotency_key_ttl == timedelta(minutes=90)
+
+
+def test_of_two_writers_renewing_one_expired_key_one_wins(tmp_path: Path) -> None:
+    """Two processes on one store: the second renewal of the same expired receipt collides
+    and finds the first one's (no second ticket for the key)."""
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "db")}
+    one = TicketApplication(env=env, idempotency_key_ttl=DAY)
+    other = TicketApplication(env=env, idempotency_key_ttl=DAY)
+    try:
+        first = _at(one, FIELDS, timedelta(0))
+        stale = one.receipt(KEY)
+        assert stale is not None and stale.version == 1
+        winner = _at(other, OTHER_FIELDS, DAY)
+        assert winner.number != first.number
+        ctx = RequestContext(actor=AGENT, at=START + DAY)
+        op = one.create_ticket_op(
+            FIELDS, ctx, channel="agent", idempotency_key=KEY, fingerprint=_digest(FIELDS)
+        )
+        with pytest.raises(Duplicate) as collided:
+            one.run(op, renewing={KEY: stale})
+        assert collided.value.receipt.version == 2
+        assert collided.value.receipt.ticket_id == winner.id
+        with pytest.raises(errors.IdempotencyKeyReused):  # the winner's request holds the key
+            _at(one, FIELDS, DAY)
+        assert _at(one, OTHER_FIELDS, DAY).id == winner.id
+    finally:
+        one.close()
+        other.close()
