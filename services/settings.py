@@ -50,6 +50,8 @@ class Settings(BaseSettings):
 
     jwt_secret: str = "change-me-in-production-this-is-only-for-local-use"
     auto_close_after: timedelta = timedelta(days=7)
+    idempotency_key_ttl: timedelta = timedelta(hours=24)
+    """How long an HTTP ``Idempotency-Key`` stands for its request; after that it is new."""
 
     support_address: str = "support@helpdesk.localhost"
     email_max_bytes: int = 25 * 1024 * 1024
@@ -61,12 +63,12 @@ class Settings(BaseSettings):
     email_admin_port: int | None = None
     """Port of the ingest's admin HTTP API (the suspended queue); off when unset."""
 
-    @field_validator("auto_close_after", mode="before")
+    @field_validator("auto_close_after", "idempotency_key_ttl", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("auto_close_after")
+    @field_validator("auto_close_after", "idempotency_key_ttl")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:

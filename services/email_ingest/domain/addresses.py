@@ -35,4 +35,4 @@ class SupportAddress:
         if not match or match["local"] != self.local or match["domain"] != self.domain:
             return None
         tag = match["tag"]
-        return int(tag) if tag.isdigit() and len(tag) <= 12 else None
+        return int(tag) if tag.isascii() and tag.isdigit() and len(tag) <= 12 else None

@@ -3,12 +3,17 @@
 Every entry point (HTTP, Kafka intake, email, CLI) calls these methods. Each public command
 runs in a :class:`UnitOfWork` and is saved in one transaction together with its
 :class:`Receipt` when it carries an idempotency key, so a retry never has a second effect.
+A key that comes with a request ``fingerprint`` (an HTTP ``Idempotency-Key``) stands for that
+one request: the same key with another fingerprint is refused
+(:class:`~errors.IdempotencyKeyReused`), and after ``idempotency_key_ttl`` the key is new
+again.
 """
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -19,7 +24,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
 from contracts.common import TicketFields
-from services.ticket_service.application.context import RequestContext
+from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
@@ -32,6 +37,10 @@ Operation = Callable[[UnitOfWork], T]
 
 
 MAX_NUMBER_RETRIES = 20
+MAX_KEY_ATTEMPTS = 3
+"""A keyed command that meets an expired receipt renews it and runs again; a concurrent
+renewal of the same key makes a third attempt find the fresh receipt."""
+DEFAULT_IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 
 
 class NumberTaken(errors.ConcurrencyConflict):
@@ -67,9 +76,11 @@ class TicketApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         *,
         default_auto_close_after: timedelta = timedelta(days=7),
+        idempotency_key_ttl: timedelta = DEFAULT_IDEMPOTENCY_KEY_TTL,
     ) -> None:
         super().__init__(env)
         self.default_auto_close_after = default_auto_close_after
+        self.idempotency_key_ttl = idempotency_key_ttl
         self._write_lock = threading.Lock()
         self._next_number: int | None = None
         self._saved_listeners: list[Callable[[], None]] = []
@@ -142,10 +153,13 @@ class TicketApplication(Application[UUID]):
         *,
         channel: str,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> Ticket:
-        return self._run_returning_ticket(
-            self.create_ticket_op(fields, ctx, channel=channel, idempotency_key=idempotency_key)
+        """``fingerprint``: of the request ``idempotency_key`` came with (see the module)."""
+        op = self.create_ticket_op(
+            fields, ctx, channel=channel, idempotency_key=idempotency_key, fingerprint=fingerprint
         )
+        return self._run_returning_ticket(op, idempotency_key, fingerprint, ctx)
 
     def create_ticket_op(
         self,
@@ -154,6 +168,7 @@ class TicketApplication(Application[UUID]):
         *,
         channel: str,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> Operation[Ticket]:
         """The operation of :meth:`create_ticket`, to run in a caller's batch."""
 
@@ -169,7 +184,7 @@ class TicketApplication(Application[UUID]):
             )
             uow.stage(ticket)
             if idempotency_key:
-                uow.stage(self._accepted(idempotency_key, ticket, ctx))
+                uow.stage(_accepted(uow, idempotency_key, ticket, ctx, fingerprint))
             return ticket
 
         return op
@@ -247,16 +262,21 @@ class TicketApplication(Application[UUID]):
         channel: str,
         source_key: str | None = None,
         idempotency_key: str | None = None,
+        fingerprint: str | None = None,
     ) -> Ticket:
-        """A follow-up of a closed ticket. ``source_key`` (an email Message-ID) or
-        ``idempotency_key`` makes it happen once; the source ticket gets no event."""
-        key = follow_up_key(source_number, source_key or idempotency_key)
+        """A follow-up of a closed ticket; the source ticket gets no event. ``source_key``
+        (an email Message-ID) makes it happen once per source ticket; ``idempotency_key``
+        (the caller's own, already scoped to the caller, with the request's
+        ``fingerprint``: see the module) makes it happen once per key."""
+        key = idempotency_key or follow_up_key(source_number, source_key)
 
         def op(uow: UnitOfWork) -> Ticket:
             source = uow.ticket(number=source_number)
-            return self.stage_follow_up(uow, source, ctx, body, channel, source_key, key)
+            return self.stage_follow_up(
+                uow, source, ctx, body, channel, source_key, key, fingerprint=fingerprint
+            )
 
-        return self._run_returning_ticket(op)
+        return self._run_returning_ticket(op, key, fingerprint, ctx)
 
     def auto_close(self, ticket_id: UUID, solve_id: int, ctx: RequestContext) -> Ticket:
         def op(uow: UnitOfWork) -> Ticket:
@@ -285,26 +305,31 @@ class TicketApplication(Application[UUID]):
 
     # ---- running operations ------------------------------------------------------------
 
-    def run(self, op: Operation[T]) -> T:
+    def run(self, op: Operation[T], *, renewing: Mapping[str, Receipt] | None = None) -> T:
         """Run one operation and save what it staged in one transaction."""
-        return self.run_batch([op])[0]
+        return self.run_batch([op], renewing=renewing)[0]
 
-    def run_batch(self, ops: Sequence[Operation[T]]) -> list[T]:
+    def run_batch(
+        self, ops: Sequence[Operation[T]], *, renewing: Mapping[str, Receipt] | None = None
+    ) -> list[T]:
         """Run operations and save all they staged in one transaction. Raises the first
         domain error; a conflict raises :class:`ConcurrencyConflict` or :class:`Duplicate`.
-        Operations are re-run from scratch when another writer took their ticket number."""
+        Operations are re-run from scratch when another writer took their ticket number.
+        ``renewing``: expired receipts the operations renew (:class:`UnitOfWork`)."""
         for _ in range(MAX_NUMBER_RETRIES):
             try:
-                return self._run_batch_once(ops)
+                return self._run_batch_once(ops, renewing)
             except NumberTaken:
                 continue
         raise errors.ConcurrencyConflict("Could not allocate a ticket number; retry.")
 
-    def _run_batch_once(self, ops: Sequence[Operation[T]]) -> list[T]:
+    def _run_batch_once(
+        self, ops: Sequence[Operation[T]], renewing: Mapping[str, Receipt] | None = None
+    ) -> list[T]:
         with self._write_lock:
             if self._next_number is None:
                 self._next_number = self._first_free_number(1)
-            uow = UnitOfWork(self, self._next_number)
+            uow = UnitOfWork(self, self._next_number, renewing)
             results = [op(uow) for op in ops]
             try:
                 if uow.staged:
@@ -315,18 +340,45 @@ class TicketApplication(Application[UUID]):
             self._next_number = uow.next_number
             return results
 
-    def _run_returning_ticket(self, op: Operation[Ticket]) -> Ticket:
-        try:
-            return self.run(op)
-        except Duplicate as duplicate:
-            assert duplicate.receipt.ticket_id is not None
-            return self.get_ticket_by_id(duplicate.receipt.ticket_id)
+    def _run_returning_ticket(
+        self,
+        op: Operation[Ticket],
+        key: str | None = None,
+        fingerprint: str | None = None,
+        ctx: RequestContext | None = None,
+    ) -> Ticket:
+        """Run ``op``; a replay of its key answers with the ticket the key made. With a
+        ``fingerprint``, a replay of another request is refused and an expired key is
+        renewed (see the module)."""
+        renewing: dict[str, Receipt] = {}
+        for _ in range(MAX_KEY_ATTEMPTS):
+            try:
+                return self.run(op, renewing=renewing)
+            except Duplicate as duplicate:
+                receipt = duplicate.receipt
+            if key is not None and fingerprint is not None and receipt.key == key:
+                now = ctx.at if ctx is not None else utcnow()
+                if receipt.expired(now, self.idempotency_key_ttl):
+                    renewing = {key: receipt}
+                    continue
+                if not receipt.answers(fingerprint):
+                    raise errors.IdempotencyKeyReused(
+                        "This Idempotency-Key was used for a different request "
+                        f"(ticket #{receipt.ticket_number}); a new request needs a new key.",
+                        hint="Retry with the same body, or send this request with a new key.",
+                    )
+            assert receipt.ticket_id is not None
+            return self.get_ticket_by_id(receipt.ticket_id)
+        raise errors.ConcurrencyConflict("The idempotency key kept changing; retry.")
 
     def _explain_conflict(self, uow: UnitOfWork) -> None:
         """Turn an integrity error into what happened: a replay of a recorded receipt,
         a ticket number taken by another process, or a concurrent change."""
         for key in uow.receipt_keys:
-            if (receipt := self.receipt(key)) is not None:
+            receipt = self.receipt(key)
+            expired = uow.renewing.get(key)
+            # a receipt this batch renews is no replay unless someone renewed it first
+            if receipt is not None and (expired is None or receipt.version > expired.version):
                 raise Duplicate(receipt)
         assert self._next_number is not None
         wanted = range(self._next_number, uow.next_number)
@@ -344,6 +396,8 @@ class TicketApplication(Application[UUID]):
         channel: str,
         source_key: str | None,
         key: str | None,
+        *,
+        fingerprint: str | None = None,
     ) -> Ticket:
         if key and (receipt := uow.staged_receipt(key)) is not None:
             raise Duplicate(receipt)
@@ -360,12 +414,8 @@ class TicketApplication(Application[UUID]):
         )
         uow.stage(follow_up)
         if key:
-            uow.stage(self._accepted(key, follow_up, ctx))
+            uow.stage(_accepted(uow, key, follow_up, ctx, fingerprint))
         return follow_up
-
-    @staticmethod
-    def _accepted(key: str, ticket: Ticket, ctx: RequestContext) -> Receipt:
-        return accepted_receipt(key, ticket, ctx)
 
     # ---- ticket numbers --------------------------------------------------------------------
 
@@ -409,8 +459,28 @@ def _check_version(ticket: Ticket, expected_version: int | None) -> None:
         )
 
 
+def _accepted(
+    uow: UnitOfWork, key: str, ticket: Ticket, ctx: RequestContext, fingerprint: str | None
+) -> Receipt:
+    """The receipt of ``key`` for ``ticket``: the expired one the batch renews (a copy, as
+    a batch may run again), else a new one."""
+    expired = uow.renewing.get(key)
+    if expired is None:
+        return accepted_receipt(key, ticket, ctx, fingerprint=fingerprint)
+    renewed = copy.deepcopy(expired)
+    renewed.renew(
+        ticket_id=ticket.id, ticket_number=ticket.number, fingerprint=fingerprint, at=ctx.at
+    )
+    return renewed
+
+
 def accepted_receipt(
-    key: str, ticket: Ticket, ctx: RequestContext, command_type: str | None = None
+    key: str,
+    ticket: Ticket,
+    ctx: RequestContext,
+    command_type: str | None = None,
+    *,
+    fingerprint: str | None = None,
 ) -> Receipt:
     return Receipt.record(
         key=key,
@@ -422,6 +492,7 @@ def accepted_receipt(
         command_type=command_type,
         error=None,
         reason=None,
+        fingerprint=fingerprint,
     )
 
 

@@ -7,6 +7,7 @@ ticket touched twice in a batch is loaded once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -22,8 +23,16 @@ if TYPE_CHECKING:
 
 
 class UnitOfWork:
-    def __init__(self, app: TicketApplication, first_number: int) -> None:
+    def __init__(
+        self,
+        app: TicketApplication,
+        first_number: int,
+        renewing: Mapping[str, Receipt] | None = None,
+    ) -> None:
+        """``renewing``: expired receipts, by key, that this batch renews rather than
+        records anew (their ids are taken)."""
         self.app = app
+        self.renewing: Mapping[str, Receipt] = renewing or {}
         self.staged: dict[UUID, Aggregate] = {}
         self.receipt_keys: list[str] = []
         self._receipts: dict[str, Receipt] = {}

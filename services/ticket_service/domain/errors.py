@@ -59,6 +59,12 @@ class ConcurrencyConflict(DomainError):
     code = "conflict"
 
 
+class IdempotencyKeyReused(DomainError):
+    """An idempotency key already stands for a different request (422)."""
+
+    code = "idempotency_key_reused"
+
+
 FOLLOW_UP_HINT = (
     "Closed tickets are final. Create a follow-up instead: "
     "POST /api/v1/tickets/{number}/follow-ups (agents, integrations) or "

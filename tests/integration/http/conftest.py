@@ -10,6 +10,7 @@ import uvicorn
 
 from services.settings import Settings
 from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.entrypoints.http import server_options
 
 
 @dataclass
@@ -19,10 +20,16 @@ class Served:
 
 
 def serve(settings: Settings) -> Iterator[Served]:
-    """The HTTP app under a real uvicorn server on a free loopback port."""
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+    """The HTTP app under a real uvicorn server on a free loopback port, with the
+    service's own server options."""
+    options = {
+        **server_options(settings),
+        "host": "127.0.0.1",
+        "port": 0,
+        "log_level": "warning",
+        "lifespan": "on",
+    }
+    config = uvicorn.Config(create_app(settings), **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

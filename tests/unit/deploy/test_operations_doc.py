@@ -20,6 +20,10 @@ def fields(model: type[Any]) -> list[tuple[str, Any]]:
     return [(f"{prefix}{name}".upper(), info.default) for name, info in model.model_fields.items()]
 
 
+DURATIONS = {timedelta(days=7): "7d", timedelta(hours=24): "24h"}
+"""Duration defaults as the table writes them."""
+
+
 def as_documented(default: Any) -> str | None:
     """How a default is written in the table (None: the row says ``unset``)."""
     if default is None:
@@ -30,8 +34,8 @@ def as_documented(default: Any) -> str | None:
         return f"`{default:g}`"
     if isinstance(default, Path):
         return f"`./{default}`" if not default.is_absolute() else f"`{default}`"
-    if isinstance(default, timedelta) and default == timedelta(days=7):
-        return "`7d`"
+    if isinstance(default, timedelta) and default in DURATIONS:
+        return f"`{DURATIONS[default]}`"
     return f"`{default}`"
 
 

@@ -62,7 +62,8 @@ def test_ticket_open_stores_the_constructor_event() -> None:
 
 def test_receipt_record_stores_the_constructor_event() -> None:
     rejected = {"command_type": "CloseTicket", "error": "ticket_closed", "reason": "no"}
-    for extra in ({"command_type": None, "error": None, "reason": None}, rejected):
+    keyed = {"command_type": None, "error": None, "reason": None, "fingerprint": "f" * 64}
+    for extra in ({**keyed, "fingerprint": None}, keyed, {**rejected, "fingerprint": None}):
         common: dict[str, Any] = {
             "key": f"command:{uuid4()}",
             "outcome": "rejected" if extra["error"] else "accepted",

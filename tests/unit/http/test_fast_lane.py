@@ -23,7 +23,15 @@ from tests.unit.http.api_client import SECRET, Api
 Step = tuple[str, str, dict[str, Any] | str | None, dict[str, str]]
 
 _TIMES = frozenset({"created_at", "updated_at", "solved_at", "closed_at", "at", "due_at"})
-_HEADERS = ("content-type", "content-length", "location", "etag", "www-authenticate")
+_HEADERS = (
+    "content-type",
+    "content-length",
+    "location",
+    "etag",
+    "www-authenticate",
+    "x-content-type-options",
+    "cache-control",
+)
 """Headers compared (the date and the generated correlation id differ by nature)."""
 
 
@@ -33,10 +41,22 @@ def _script(api: Api) -> list[tuple[Step, bool]]:
     requester = api.headers("requester")
     body = {"subject": "Printer on fire", "requester": "ann@example.com"}
     json_type = {"Content-Type": "application/json"}
+    deep = '{"subject": "s", "requester": "ann@example.com", "custom_fields": %s}' % (
+        "[" * 40 + "]" * 40
+    )
     return [
         (("POST", "/api/v1/tickets", body, agent), True),
         (("POST", "/api/v1/tickets", body, {**agent, "Idempotency-Key": "k1"}), True),
         (("POST", "/api/v1/tickets", body, {**agent, "Idempotency-Key": "k1"}), True),
+        (
+            (
+                "POST",
+                "/api/v1/tickets",
+                {**body, "tags": ["x"]},
+                {**agent, "Idempotency-Key": "k1"},
+            ),
+            True,
+        ),
         (("PATCH", "/api/v1/tickets/1", {"priority": "high"}, agent), True),
         (("PATCH", "/api/v1/tickets/1", {"tags": ["vip"]}, {**agent, "If-Match": '"2"'}), True),
         (("PATCH", "/api/v1/tickets/1", {"tags": []}, {**agent, "If-Match": '"2"'}), True),
@@ -54,6 +74,8 @@ def _script(api: Api) -> list[tuple[Step, bool]]:
         (("POST", "/api/v1/tickets", {"subject": "No requester"}, agent), False),
         (("POST", "/api/v1/tickets", {**body, "priority": "soon"}, agent), False),
         (("POST", "/api/v1/tickets", "{not json", {**agent, **json_type}), False),
+        (("POST", "/api/v1/tickets", deep, {**agent, **json_type}), False),
+        (("PATCH", "/api/v1/tickets/1", "[" * 2000, {**agent, **json_type}), False),
         (("POST", "/api/v1/tickets", body, {**agent, "Idempotency-Key": "k" * 201}), False),
         (("POST", "/api/v1/tickets", body, {}), False),
         (("POST", "/api/v1/tickets", body, {"Authorization": "Bearer nonsense"}), False),

@@ -21,6 +21,7 @@ from contracts.common import Actor, Channel, Role, TicketFields
 from services.settings import Settings
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
+from services.ticket_service.adapters.http.idempotency import fingerprint
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.group_commit import GroupCommitter
 from services.ticket_service.application.tickets import TicketApplication
@@ -185,6 +186,38 @@ async def test_a_repeated_idempotency_key_in_one_group_creates_one_ticket(
     assert app.receipt("k1") is not None
     with pytest.raises(errors.TicketNotFound):
         app.get_ticket(3)
+
+
+def create_keyed(
+    app: TicketApplication, commits: GroupCommitter, key: str, fields: TicketFields
+) -> Any:
+    """A create as the HTTP API sends it: a request key with the request's fingerprint."""
+    digest = fingerprint("POST", "/api/v1/tickets", fields.model_dump(mode="json"))
+    kwargs: dict[str, Any] = {"idempotency_key": key, "fingerprint": digest}
+    return commits.submit(
+        app.create_ticket_op(fields, AGENT, channel=Channel.AGENT, **kwargs),
+        lambda: app.create_ticket(fields, AGENT, channel=Channel.AGENT, **kwargs),
+    )
+
+
+async def test_one_key_with_two_requests_in_one_group_makes_one_ticket_and_a_refusal(
+    app: TicketApplication, commits: tuple[GroupCommitter, list[int]]
+) -> None:
+    committer, _ = commits
+    other_fields = TicketFields(subject="Another request", requester="ann@example.com")
+    first, second, again = await one_group(
+        committer,
+        [
+            create_keyed(app, committer, "k3", FIELDS),
+            create_keyed(app, committer, "k3", other_fields),
+            create_keyed(app, committer, "k3", FIELDS),
+        ],
+    )
+    assert isinstance(first, Ticket) and first.subject == FIELDS.subject
+    assert isinstance(second, errors.IdempotencyKeyReused)
+    assert isinstance(again, Ticket) and again.id == first.id
+    with pytest.raises(errors.TicketNotFound):
+        app.get_ticket(first.number + 1)
 
 
 async def test_a_replayed_key_sends_its_group_to_run_alone(

@@ -139,3 +139,35 @@ def test_a_bom_prefixed_command_still_decodes() -> None:
     raw = create_ticket_json()
     command = decode_command(b"\xef\xbb\xbf" + json.dumps(raw).encode())
     assert str(command.command_id) == raw["command_id"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where"),
+    [
+        ({"ticket_number": "1"}, "ticket_number"),
+        ({"ticket_number": True}, "ticket_number"),
+        ({"data": {"body": "x", "public": 0, "channel": "agent"}}, "public"),
+        ({"data": {"body": "x", "public": "true", "channel": "agent"}}, "public"),
+        (
+            {"data": {"body": "x", "follow_up_if_closed": 1, "channel": "agent"}},
+            "follow_up_if_closed",
+        ),
+    ],
+)
+def test_commands_are_typed_strictly(overrides: dict[str, object], where: str) -> None:
+    """What lax validation would coerce is poison, with the field named."""
+    comment = {"command_type": "AddComment", "ticket_number": 1}
+    raw = create_ticket_json(**{**comment, "data": {"body": "x", "channel": "agent"}, **overrides})
+    with pytest.raises(PoisonMessage) as refused:
+        decode_command(json.dumps(raw).encode())
+    assert refused.value.reason == "invalid"
+    assert where in refused.value.error
+
+
+def test_strictness_keeps_the_json_forms_of_ids_times_and_enums() -> None:
+    raw = create_ticket_json(
+        data={"subject": "s", "requester": "r@example.com", "status": "open", "priority": "high"}
+    )
+    command = decode_command(b"\xef\xbb\xbf" + json.dumps(raw).encode())  # a BOM, too
+    assert isinstance(command, CreateTicket)
+    assert command.data.status == "open" and command.data.priority == "high"

@@ -23,6 +23,7 @@ from services.ticket_service.adapters.http import (
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
 from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
+from services.ticket_service.adapters.http.openapi_links import add_links
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
@@ -76,6 +77,8 @@ def create_app(
         telemetry=NO_TELEMETRY,
     )
     app.state.services = holder
+    document = app.openapi
+    app.openapi = lambda: app.openapi_schema or add_links(document())  # type: ignore[method-assign]
     problems.install(app)
     for router in (routes_health.router, *API_ROUTERS):
         app.include_router(router)

@@ -19,7 +19,6 @@ OpenAPI document describes the lane's requests as it describes the routes'.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import TypeVar
 
@@ -31,7 +30,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.common import TicketChanges, TicketFields
-from services.ticket_service.adapters.http import routes_tickets
+from services.ticket_service.adapters.http import json_body, routes_tickets
 from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     ServiceHolder,
@@ -42,7 +41,7 @@ from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.domain import errors
 
-_TICKETS = "/api/v1/tickets"
+_TICKETS = routes_tickets.TICKETS_PATH
 _ONE_TICKET = re.compile(r"/api/v1/tickets/([0-9]{1,18})")
 M = TypeVar("M", bound=BaseModel)
 
@@ -143,7 +142,7 @@ def _body(headers: Headers, body: bytes, model: type[M]) -> M:
     if media_type != "application/json":
         raise _NotHere
     try:
-        return model.model_validate(json.loads(body))
+        return model.model_validate(json_body.parse(body))
     except (ValueError, ValidationError):
         raise _NotHere from None
 

@@ -1,9 +1,15 @@
-"""Request metrics and the correlation id, as a plain ASGI middleware.
+"""Request metrics, the correlation id and the headers every answer carries, as a plain
+ASGI middleware.
 
 The correlation id is the request's ``X-Correlation-ID`` (else ``X-Request-ID``, else a new
 uuid). A generated one is added to the request's headers so the routes copy it into the
 events they cause (``deps.py``); the id is bound in the log context for the request and
 echoed in the response's ``X-Correlation-ID`` header.
+
+Every answer also carries ``X-Content-Type-Options: nosniff`` (a JSON answer is never
+sniffed into something a browser runs) and, unless the route set its own,
+``Cache-Control: no-store`` (tickets, tokens' views and problem documents are not for
+shared or browser caches).
 """
 
 from __future__ import annotations
@@ -21,6 +27,9 @@ from services.ticket_service.adapters.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 HEADER = b"x-correlation-id"
 MAX_LENGTH = 200
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+NO_STORE = (b"cache-control", b"no-store")
+_REPLACED = frozenset({HEADER, NOSNIFF[0]})
 
 
 def _correlation_id(scope: Scope) -> str:
@@ -73,8 +82,13 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
-                message = {**message, "headers": [*headers, (HEADER, echoed)]}
+                headers = [
+                    (k, v) for k, v in message.get("headers", ()) if k.lower() not in _REPLACED
+                ]
+                headers += ((HEADER, echoed), NOSNIFF)
+                if not any(k.lower() == NO_STORE[0] for k, _ in headers):
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
             await send(message)
 
         # bind + reset rather than structlog's bound_contextvars, which walks every

@@ -24,6 +24,7 @@ DOMAIN_STATUS: dict[type[errors.DomainError], int] = {
     errors.NotClosed: 409,
     errors.StaleClose: 409,
     errors.ConcurrencyConflict: 409,
+    errors.IdempotencyKeyReused: 422,
 }
 
 TITLES = {
@@ -97,6 +98,12 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
+        unparseable = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if unparseable is not None:
+            reason = (unparseable.get("ctx") or {}).get("error", "not JSON")
+            return response(
+                problem(400, "invalid_json", f"The body is not parseable JSON: {reason}.")
+            )
         details = [
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
             for e in exc.errors()

@@ -21,10 +21,12 @@ from services.ticket_service.adapters.http.deps import (
     context,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.http.routes_tickets import (
     IdempotencyKey,
     Number,
+    follow_up_fingerprint,
     scoped_key,
 )
 from services.ticket_service.adapters.http.routes_views import (
@@ -35,7 +37,7 @@ from services.ticket_service.adapters.http.routes_views import (
 from services.ticket_service.adapters.read_models.projector import Page
 from services.ticket_service.domain.ticket import Ticket
 
-router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"])
+router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"], route_class=JSONRoute)
 
 
 def follow_up_url(number: int) -> str:
@@ -156,15 +158,18 @@ async def follow_up_request(
     """A follow-up of one of the caller's closed requests (201 + ``Location``)."""
     svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
+    message = body.body if body else ""
+    digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
 
     def follow_up() -> Ticket:
         as_participant(svc, number, claims)
         return svc.tickets.create_follow_up(
             number,
             context(request, claims),
-            body=body.body if body else "",
+            body=message,
             channel=Channel.HELP_CENTER,
             idempotency_key=key,
+            fingerprint=digest,
         )
 
     ticket = await call(follow_up)

@@ -13,9 +13,10 @@ from services.ticket_service.adapters.http.deps import (
     context,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import documented
 
-router = APIRouter(prefix="/api/v1/settings", tags=["settings"])
+router = APIRouter(prefix="/api/v1/settings", tags=["settings"], route_class=JSONRoute)
 
 
 def period(after: timedelta) -> schemas.AutoCloseOut:

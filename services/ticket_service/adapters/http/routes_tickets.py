@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
-from services.ticket_service.adapters.http import presenters, schemas
+from services.ticket_service.adapters.http import idempotency, presenters, schemas
 from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
@@ -19,6 +19,8 @@ from services.ticket_service.adapters.http.deps import (
     grouped,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
+from services.ticket_service.adapters.http.numerals import ascii_number
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.application.context import RequestContext
@@ -27,25 +29,36 @@ from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
 Number = Annotated[int, Path(ge=1, le=MAX_NUMBER, description="The ticket number.")]
-IDEMPOTENCY_KEY_MAX = 200
+IDEMPOTENCY_KEY_MAX = idempotency.KEY_MAX
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
         max_length=IDEMPOTENCY_KEY_MAX,
-        description="Retrying with the same key returns the first result, not a second ticket.",
+        description=(
+            "Retrying with the same key returns the first result, not a second ticket. "
+            "A key is the caller's (token sub) and stands for one request: the same key "
+            "with another method, path or body → 422 idempotency_key_reused. Keys expire "
+            "after HELPDESK_IDEMPOTENCY_KEY_TTL (default 24 hours)."
+        ),
     ),
 ]
 NON_NULLABLE = frozenset(
     {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
 )
 
-router = APIRouter(prefix="/api/v1", tags=["tickets"])
+router = APIRouter(prefix="/api/v1", tags=["tickets"], route_class=JSONRoute)
+TICKETS_PATH = "/api/v1/tickets"
 
 
 def scoped_key(claims: Claims, idempotency_key: str | None) -> str | None:
     """Idempotency keys are the caller's own: two clients may pick the same key."""
-    return f"{claims.sub}:{idempotency_key}" if idempotency_key else None
+    return idempotency.scoped_key(claims.sub, idempotency_key)
+
+
+def follow_up_fingerprint(path: str, message: str) -> str:
+    """The request of a follow-up route (no body and an empty ``body`` are one request)."""
+    return idempotency.fingerprint("POST", path, {"body": message})
 
 
 def channel_of(claims: Claims) -> str:
@@ -133,10 +146,19 @@ async def create_command(
     """The command behind ``POST /api/v1/tickets`` (also run by the fast lane)."""
     key = scoped_key(claims, idempotency_key)
     channel = channel_of(claims)
+    digest = (
+        idempotency.fingerprint("POST", TICKETS_PATH, fields.model_dump(mode="json"))
+        if key
+        else None
+    )
     return await grouped(
         svc,
-        svc.tickets.create_ticket_op(fields, ctx, channel=channel, idempotency_key=key),
-        lambda: svc.tickets.create_ticket(fields, ctx, channel=channel, idempotency_key=key),
+        svc.tickets.create_ticket_op(
+            fields, ctx, channel=channel, idempotency_key=key, fingerprint=digest
+        ),
+        lambda: svc.tickets.create_ticket(
+            fields, ctx, channel=channel, idempotency_key=key, fingerprint=digest
+        ),
     )
 
 
@@ -159,12 +181,12 @@ async def get_ticket(number: Number, claims: AuthorizedClaims, request: Request)
 def parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
-    raw = value.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or len(raw) > 18:
+    version = ascii_number(value.strip().removeprefix("W/").strip('"'))
+    if version is None:
         raise ProblemError(
             422, "invalid_request", 'If-Match must be a ticket version, e.g. If-Match: "3".'
         )
-    return int(raw)
+    return version
 
 
 @router.patch(
@@ -266,13 +288,16 @@ async def create_follow_up(
     not touched."""
     svc = services_of(request)
     key = scoped_key(claims, idempotency_key)
+    message = body.body if body else ""
+    digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
     ticket = await call(
         lambda: svc.tickets.create_follow_up(
             number,
             context(request, claims),
-            body=body.body if body else "",
+            body=message,
             channel=channel_of(claims),
             idempotency_key=key,
+            fingerprint=digest,
         )
     )
     return await present(svc, ticket, claims, status_code=201, headers=created(ticket))

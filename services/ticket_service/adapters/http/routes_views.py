@@ -9,10 +9,12 @@ from starlette.concurrency import run_in_threadpool
 
 from services.ticket_service.adapters.http import presenters, schemas
 from services.ticket_service.adapters.http.deps import AuthorizedClaims, services_of
+from services.ticket_service.adapters.http.json_body import JSONRoute
+from services.ticket_service.adapters.http.numerals import ascii_number
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.read_models.projector import MAX_PAGE, Page
 
-router = APIRouter(prefix="/api/v1/views", tags=["views"])
+router = APIRouter(prefix="/api/v1/views", tags=["views"], route_class=JSONRoute)
 
 CursorParam = Annotated[
     str | None, Query(max_length=40, description="next_cursor of the previous page.")
@@ -23,9 +25,10 @@ LimitParam = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 def parse_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit() or len(cursor) > 18:
+    position = ascii_number(cursor)
+    if position is None:
         raise ProblemError(422, "invalid_cursor", "The cursor is not one this API returned.")
-    return int(cursor)
+    return position
 
 
 def page_out(page: Page) -> schemas.ViewPage:

@@ -18,7 +18,12 @@ TicketNumber = Annotated[int, Field(ge=1, le=MAX_NUMBER)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A request body of the API's own: unknown fields refused, and strict types: a JSON
+    number is not a boolean, a string is not a number (``public: 0``, ``after_days: "7"``
+    or ``true`` → 422). A field whose JSON form is a string of another type (an enum, a
+    datetime) needs ``Field(strict=False)``, as bodies are validated as Python data."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class CommentIn(Body):

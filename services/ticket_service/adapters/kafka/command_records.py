@@ -50,11 +50,15 @@ def decode_command(value: bytes | None) -> Command:
 
     A well-formed command is parsed and validated from the bytes in one step; anything
     that step refuses is examined again step by step, which tells why (and accepts what
-    ``json.loads`` accepts and the one-step parser does not, e.g. a UTF-8 BOM)."""
+    ``json.loads`` accepts and the one-step parser does not, e.g. a UTF-8 BOM).
+
+    Validation is strict, as on the HTTP API: every value has the JSON type the published
+    schema names (``"7"`` is no integer, ``0`` no boolean); ids, times and enums are
+    JSON strings, as the schema says."""
     if value is None:
         raise PoisonMessage("undecodable", "empty record value (tombstone)")
     try:
-        return CommandAdapter.validate_json(value)
+        return CommandAdapter.validate_json(value, strict=True)
     except ValidationError:
         return _decode_step_by_step(value)
 
@@ -74,7 +78,7 @@ def _decode_step_by_step(value: bytes) -> Command:
             f"known: {', '.join(sorted(KNOWN_COMMAND_TYPES))}",
         )
     try:
-        return CommandAdapter.validate_python(raw)
+        return CommandAdapter.validate_json(json.dumps(raw), strict=True)
     except ValidationError as error:
         raise PoisonMessage("invalid", _describe(error)) from None
 
