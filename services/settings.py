@@ -23,6 +23,12 @@ def parse_duration(value: Any) -> Any:
     return value
 
 
+BUILTIN_JWT_SECRET = "change-me-in-production-this-is-only-for-local-use"
+BUILTIN_JWT_SECRETS = frozenset({BUILTIN_JWT_SECRET, "change-me-in-production"})
+"""The default secret (and the one the compose file used to default to): no service serves
+with them (``helpdesk stack run`` makes a random one per data directory)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HELPDESK_", extra="ignore")
 
@@ -48,18 +54,30 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("./var")
 
-    jwt_secret: str = "change-me-in-production-this-is-only-for-local-use"
+    jwt_secret: str = BUILTIN_JWT_SECRET
+    """HS256 secret of tokens without a ``kid`` header. The HTTP service refuses to start
+    with the built-in one."""
+    jwt_secrets: dict[str, str] = {}
+    """More secrets by key id (``{"2026-12": "…"}``, JSON): a token whose header names a
+    ``kid`` is verified with that one only. For rotation."""
+    jwt_max_lifetime: timedelta = timedelta(hours=24)
+    """Longest token lifetime accepted: ``exp`` at most this far from now (and from
+    ``iat``)."""
+    jwt_issuer: str | None = None
+    """When set, tokens must carry this ``iss``."""
+    jwt_audience: str | None = None
+    """When set, tokens must carry this ``aud``."""
     auto_close_after: timedelta = timedelta(days=7)
 
     support_address: str = "support@helpdesk.localhost"
     email_max_bytes: int = 25 * 1024 * 1024
 
-    @field_validator("auto_close_after", mode="before")
+    @field_validator("auto_close_after", "jwt_max_lifetime", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("auto_close_after")
+    @field_validator("auto_close_after", "jwt_max_lifetime")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:

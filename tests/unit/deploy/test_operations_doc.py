@@ -32,6 +32,8 @@ def as_documented(default: Any) -> str | None:
         return f"`./{default}`" if not default.is_absolute() else f"`{default}`"
     if isinstance(default, timedelta) and default == timedelta(days=7):
         return "`7d`"
+    if isinstance(default, timedelta) and default == timedelta(hours=24):
+        return "`24h`"
     return f"`{default}`"
 
 
