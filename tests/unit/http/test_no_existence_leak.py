@@ -47,7 +47,7 @@ VARYING_HEADERS = {"content-length", "date", "x-request-id", "x-correlation-id"}
 
 def numbered_routes() -> dict[str, set[str]]:
     return {
-        route.name: route.methods
+        route.name: route.methods or set()
         for route in routes_helpcenter.router.routes
         if isinstance(route, APIRoute) and route.path.startswith(PREFIX)
     }

@@ -1,0 +1,31 @@
+"""Which actor a command from the commands topic may claim (docs/security.md).
+
+Nothing on the topic authenticates its producer: a command's ``actor`` is what the producer
+says it is. The service cannot tell an upstream system from the closer, so it enforces what
+follows from the command itself: the automation (the system's own role) acts only in the
+closer's command, a ``CloseTicket`` with ``closed_by: automation`` naming the solve it
+closes, and that command is the automation's only. Who may publish at all is the broker's
+to enforce (ACLs on ``helpdesk.ticket-commands``)."""
+
+from __future__ import annotations
+
+from contracts.common import Role
+from services.ticket_service.domain import errors
+
+TIMER_CLOSE_BY_AUTOMATION_ONLY = "Only the automation closes by timer."
+AUTOMATION_IN_TIMER_CLOSE_ONLY = (
+    "The automation acts only in the closer's CloseTicket (closed_by: automation); "
+    "this command may not claim it."
+)
+
+
+def check_claimed_actor(role: Role, *, closes_by_timer: bool) -> None:
+    """Raise :class:`~errors.NotPermitted` unless ``role`` may issue the command
+    (``closes_by_timer``: it is a ``CloseTicket`` with ``closed_by: automation``)."""
+    if closes_by_timer and role != Role.AUTOMATION:
+        raise errors.NotPermitted(TIMER_CLOSE_BY_AUTOMATION_ONLY)
+    if role == Role.AUTOMATION and not closes_by_timer:
+        raise errors.NotPermitted(
+            AUTOMATION_IN_TIMER_CLOSE_ONLY,
+            hint="Claim the role of the system that sends it, e.g. integration.",
+        )
