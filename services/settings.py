@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     support_address: str = "support@helpdesk.localhost"
     email_max_bytes: int = 25 * 1024 * 1024
 
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
     @field_validator("auto_close_after", "jwt_max_lifetime", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:

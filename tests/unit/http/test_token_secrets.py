@@ -129,3 +129,10 @@ def test_the_cli_mints_within_the_lifetime_and_with_a_kid(
     assert code == 0, token
     policy = TokenPolicy(primary=SECRET, keys=(("k2", SECRET[::-1]),), max_lifetime_seconds=7200)
     assert decode_token(token, policy).sub == "a@x.com"
+
+
+def test_an_empty_issuer_or_audience_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HELPDESK_JWT_ISSUER", "")
+    monkeypatch.setenv("HELPDESK_JWT_AUDIENCE", "")
+    settings = Settings()
+    assert (settings.jwt_issuer, settings.jwt_audience) == (None, None)
