@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from services.local_stack.jwt_secret import stack_secret
+from services.local_jwt_secret import stack_secret
 from services.local_stack.kafka_broker import tansu_process
 from services.local_stack.processes import LocalProcess
 from services.local_stack.redis_server import redis_process, redis_url_for

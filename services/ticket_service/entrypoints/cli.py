@@ -32,8 +32,8 @@ def token(
     local stack's secret of HELPDESK_DATA_DIR."""
     from datetime import timedelta
 
-    from services.local_stack.jwt_secret import configured_secret, read_local_secret
-    from services.settings import get_settings
+    from services.local_jwt_secret import primary_secret
+    from services.settings import BUILTIN_JWT_SECRETS, get_settings
     from services.ticket_service.adapters.http.auth import TOKEN_ROLES, mint_token
 
     settings = get_settings()
@@ -50,8 +50,8 @@ def token(
         if secret is None:
             raise typer.BadParameter(f"no key {kid!r} in HELPDESK_JWT_SECRETS", param_hint="--kid")
     else:
-        secret = configured_secret(settings) or read_local_secret(settings.data_dir)
-    if secret is None:
+        secret = primary_secret(settings)
+    if secret in BUILTIN_JWT_SECRETS:
         typer.echo(
             "No JWT secret: set HELPDESK_JWT_SECRET to the ticket service's secret, or point "
             f"HELPDESK_DATA_DIR at a local stack's data directory ({settings.data_dir} has "

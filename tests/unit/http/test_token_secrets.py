@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from services.cli import app as cli
-from services.local_stack.jwt_secret import local_secret, secret_path, stack_secret
+from services.local_jwt_secret import local_secret, secret_path, stack_secret
 from services.settings import BUILTIN_JWT_SECRET, BUILTIN_JWT_SECRETS, Settings, get_settings
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import (
@@ -136,3 +136,17 @@ def test_an_empty_issuer_or_audience_is_unset(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("HELPDESK_JWT_AUDIENCE", "")
     settings = Settings()
     assert (settings.jwt_issuer, settings.jwt_audience) == (None, None)
+
+
+def test_a_service_joining_the_local_stack_uses_its_data_directorys_secret(
+    tmp_path: Path,
+) -> None:
+    from services.ticket_service.adapters.http.auth import mint_token
+
+    secret = local_secret(tmp_path)
+    settings = Settings(data_dir=tmp_path)  # no HELPDESK_JWT_SECRET
+    refuse_insecure_tokens(settings)
+    token = mint_token(secret, role="agent", email="a@x.com")
+    with TestClient(create_app(settings)) as client:
+        r = client.get("/api/v1/views/all", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text

@@ -19,6 +19,7 @@ import jwt
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from contracts.common import Actor, Role
+from services.local_jwt_secret import primary_secret
 from services.settings import BUILTIN_JWT_SECRETS, Settings
 
 ALGORITHM = "HS256"
@@ -153,7 +154,7 @@ class TokenPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenPolicy:
         return cls(
-            primary=settings.jwt_secret,
+            primary=primary_secret(settings),
             keys=tuple(sorted(settings.jwt_secrets.items())),
             max_lifetime_seconds=settings.jwt_max_lifetime.total_seconds(),
             issuer=settings.jwt_issuer,

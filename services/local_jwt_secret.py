@@ -1,6 +1,8 @@
 """The local stack's JWT secret: random, one per data directory, in ``<data_dir>/jwt-secret``
-(mode 0600). ``helpdesk stack run`` hands it to its services; ``helpdesk token`` signs with
-it when no ``HELPDESK_JWT_SECRET`` is set. A configured secret always wins."""
+(mode 0600). ``helpdesk stack run`` makes it and hands it to its services; a ticket service
+and ``helpdesk token`` started on the same data directory without ``HELPDESK_JWT_SECRET``
+use it too. A configured secret always wins; with neither, the built-in secret remains,
+which the HTTP service refuses to serve with."""
 
 from __future__ import annotations
 
@@ -62,3 +64,11 @@ def configured_secret(settings: Settings) -> str | None:
 def stack_secret(settings: Settings) -> str:
     """What the local stack signs and verifies tokens with."""
     return configured_secret(settings) or local_secret(settings.data_dir)
+
+
+def primary_secret(settings: Settings) -> str:
+    """The secret of tokens without ``kid``: the configured one, else the local stack's of
+    this data directory (read, never made), else the built-in one."""
+    return (
+        configured_secret(settings) or read_local_secret(settings.data_dir) or settings.jwt_secret
+    )
