@@ -140,10 +140,10 @@ def _claims_reason(error: ValidationError) -> str:
 # ---- the policy ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TokenPolicy:
-    """How tokens are verified, from the settings (hashable: verified tokens are
-    remembered per policy)."""
+    """How tokens are verified, from the settings. Compared and hashed by identity: verified
+    tokens are remembered per policy, and a request should not pay for hashing its fields."""
 
     primary: str
     keys: tuple[tuple[str, str], ...] = ()
@@ -201,11 +201,16 @@ def decode_token(token: str, policy: TokenPolicy | str) -> Claims:
     decoding are a noticeable share of a request's cost). A bare secret stands for a
     policy with that primary secret and the default lifetime bound."""
     if isinstance(policy, str):
-        policy = TokenPolicy(primary=policy)
+        policy = _policy_of(policy)
     claims, expires = _verified(token, policy)
     if expires + CLOCK_SKEW_SECONDS <= time.time():
         raise InvalidToken(EXPIRED)
     return claims
+
+
+@lru_cache(maxsize=16)
+def _policy_of(secret: str) -> TokenPolicy:
+    return TokenPolicy(primary=secret)
 
 
 @lru_cache(maxsize=4096)
