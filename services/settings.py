@@ -6,10 +6,12 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from contracts.common import Role
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -46,6 +48,10 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "helpdesk.dead-letter"
     kafka_partitions: int = 4
     """Partitions of topics the services create (per-ticket order holds: key = ticket id)."""
+    command_roles: Annotated[frozenset[Role], NoDecode] | None = None
+    """Roles a command on the commands topic may claim (comma-separated); unset: every
+    role. The automation acts only in the closer's timer close whatever this says
+    (docs/security.md)."""
     relay_name: str = "ticket-events"
     """Names the relay's recorded position. A new, empty broker needs a new name, so the
     whole history is published to it (``make run`` does this for its embedded broker)."""
@@ -71,6 +77,13 @@ class Settings(BaseSettings):
 
     support_address: str = "support@helpdesk.localhost"
     email_max_bytes: int = 25 * 1024 * 1024
+
+    @field_validator("command_roles", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {part.strip() for part in value.split(",") if part.strip()}
+        return value
 
     @field_validator("jwt_issuer", "jwt_audience")
     @classmethod

@@ -27,7 +27,11 @@ def build_application(
         env["CREATE_TABLE"] = "n"
     for attempt in range(SCHEMA_RACE_RETRIES):
         try:
-            return TicketApplication(env=env, default_auto_close_after=settings.auto_close_after)
+            return TicketApplication(
+                env=env,
+                default_auto_close_after=settings.auto_close_after,
+                command_roles=settings.command_roles,
+            )
         except (IntegrityError, InternalError) as error:
             if isinstance(error, InternalError) and "concurrently" not in str(error):
                 raise

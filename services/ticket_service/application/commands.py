@@ -98,6 +98,7 @@ def _apply(
         command.actor.role,
         closes_by_timer=isinstance(command, cmd.CloseTicket)
         and command.data.closed_by == "automation",
+        allowed=app.command_roles,
     )
     match command:
         case cmd.CreateTicket(data=data):

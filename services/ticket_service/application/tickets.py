@@ -18,7 +18,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from contracts.common import TicketFields
+from contracts.common import Role, TicketFields
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
@@ -67,9 +67,12 @@ class TicketApplication(Application[UUID]):
         env: dict[str, str] | None = None,
         *,
         default_auto_close_after: timedelta = timedelta(days=7),
+        command_roles: frozenset[Role] | None = None,
     ) -> None:
         super().__init__(env)
         self.default_auto_close_after = default_auto_close_after
+        self.command_roles = command_roles
+        """Roles a Kafka command may claim (None: every role)."""
         self._write_lock = threading.Lock()
         self._next_number: int | None = None
         self._saved_listeners: list[Callable[[], None]] = []

@@ -4,8 +4,9 @@ Nothing on the topic authenticates its producer: a command's ``actor`` is what t
 says it is. The service cannot tell an upstream system from the closer, so it enforces what
 follows from the command itself: the automation (the system's own role) acts only in the
 closer's command, a ``CloseTicket`` with ``closed_by: automation`` naming the solve it
-closes, and that command is the automation's only. Who may publish at all is the broker's
-to enforce (ACLs on ``helpdesk.ticket-commands``)."""
+closes, and that command is the automation's only; and a deployment may narrow the roles
+the topic may claim at all (``HELPDESK_COMMAND_ROLES``). Who may publish is the broker's to
+enforce (ACLs on ``helpdesk.ticket-commands``)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,18 @@ AUTOMATION_IN_TIMER_CLOSE_ONLY = (
 )
 
 
-def check_claimed_actor(role: Role, *, closes_by_timer: bool) -> None:
+def role_not_allowed(role: Role) -> str:
+    return f"Commands on this topic may not claim the {role.value} role (HELPDESK_COMMAND_ROLES)."
+
+
+def check_claimed_actor(
+    role: Role, *, closes_by_timer: bool, allowed: frozenset[Role] | None = None
+) -> None:
     """Raise :class:`~errors.NotPermitted` unless ``role`` may issue the command
-    (``closes_by_timer``: it is a ``CloseTicket`` with ``closed_by: automation``)."""
+    (``closes_by_timer``: it is a ``CloseTicket`` with ``closed_by: automation``;
+    ``allowed``: the roles the deployment lets the topic claim, None for all)."""
+    if allowed is not None and role not in allowed:
+        raise errors.NotPermitted(role_not_allowed(role))
     if closes_by_timer and role != Role.AUTOMATION:
         raise errors.NotPermitted(TIMER_CLOSE_BY_AUTOMATION_ONLY)
     if role == Role.AUTOMATION and not closes_by_timer:

@@ -1,5 +1,6 @@
 """Which actor a Kafka command may claim: the automation only in the closer's timer close,
-and that close only by the automation; every other claim is left to the lifecycle rules."""
+and that close only by the automation; only the roles a deployment allows
+(``HELPDESK_COMMAND_ROLES``); every other claim is left to the lifecycle rules."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.ticket_service.domain import errors
 from services.ticket_service.domain.claimed_actors import (
     AUTOMATION_IN_TIMER_CLOSE_ONLY,
     TIMER_CLOSE_BY_AUTOMATION_ONLY,
+    role_not_allowed,
 )
 
 DATA: dict[str, list[dict[str, Any]]] = {
@@ -38,17 +40,24 @@ DATA: dict[str, list[dict[str, Any]]] = {
 }
 
 
+NARROWED = frozenset({Role.INTEGRATION, Role.REQUESTER, Role.AUTOMATION})
+"""A deployment whose topic only upstream systems, email ingest and the closer write to."""
+
+
 @pytest.fixture(scope="module")
-def app() -> Iterator[TicketApplication]:
-    app = build_application(Settings(database_url="sqlite:///:memory:"))
-    for status in ("solved", "closed"):  # ticket 1: solved (solve 1); ticket 2: closed
-        handle_command(app, command("CreateTicket", Role.INTEGRATION, DATA["CreateTicket"][0]))
-        handle_command(
-            app,
-            command("UpdateTicket", Role.INTEGRATION, {"changes": {"status": status}}, 1),
-        )
-    yield app
-    app.close()
+def apps() -> Iterator[dict[frozenset[Role] | None, TicketApplication]]:
+    made: dict[frozenset[Role] | None, TicketApplication] = {}
+    for allowed in (None, NARROWED):
+        settings = Settings(database_url="sqlite:///:memory:", command_roles=allowed)
+        app = made[allowed] = build_application(settings)
+        for status in ("solved", "closed"):  # ticket 1: solved (solve 1); ticket 2: closed
+            create = command("CreateTicket", Role.INTEGRATION, DATA["CreateTicket"][0])
+            number = handle_command(app, create).ticket_number
+            change = {"changes": {"status": status}}
+            handle_command(app, command("UpdateTicket", Role.INTEGRATION, change, number))
+    yield made
+    for app in made.values():
+        app.close()
 
 
 def command(kind: str, role: Role, data: dict[str, Any], number: int | None = None) -> Any:
@@ -69,22 +78,37 @@ def test_every_command_type_is_covered() -> None:
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(kind=st.sampled_from(sorted(DATA)), data=st.data(), role=st.sampled_from(list(Role)))
-def test_only_the_timer_close_acts_as_the_automation(
-    app: TicketApplication, kind: str, data: st.DataObject, role: Role
+@given(
+    kind=st.sampled_from(sorted(DATA)),
+    data=st.data(),
+    role=st.sampled_from(list(Role)),
+    allowed=st.sampled_from([None, NARROWED]),
+)
+def test_a_claim_is_refused_exactly_when_the_trust_rules_say(
+    apps: dict[frozenset[Role] | None, TicketApplication],
+    kind: str,
+    data: st.DataObject,
+    role: Role,
+    allowed: frozenset[Role] | None,
 ) -> None:
     body = data.draw(st.sampled_from(DATA[kind]), label="data")
-    number = data.draw(st.sampled_from([1, 2]), label="ticket") if kind != "CreateTicket" else None
-    if kind == "ChangeAutoClosePolicy":
-        number = None
+    targeted = kind not in {"CreateTicket", "ChangeAutoClosePolicy"}
+    number = data.draw(st.sampled_from([1, 2]), label="ticket") if targeted else None
     timer_close = kind == "CloseTicket" and body["closed_by"] == "automation"
-    outcome = handle_command(app, command(kind, role, body, number))
+    outcome = handle_command(apps[allowed], command(kind, role, body, number))
+    refusals = {
+        TIMER_CLOSE_BY_AUTOMATION_ONLY,
+        AUTOMATION_IN_TIMER_CLOSE_ONLY,
+        role_not_allowed(role),
+    }
     refused_for_the_claim = (
         not outcome.ok
         and isinstance(outcome.error, errors.NotPermitted)
-        and outcome.error.message
-        in {TIMER_CLOSE_BY_AUTOMATION_ONLY, AUTOMATION_IN_TIMER_CLOSE_ONLY}
+        and outcome.error.message in refusals
     )
-    assert refused_for_the_claim == ((role == Role.AUTOMATION) != timer_close), outcome
+    expected = (allowed is not None and role not in allowed) or (
+        (role == Role.AUTOMATION) != timer_close
+    )
+    assert refused_for_the_claim == expected, outcome
