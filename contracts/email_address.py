@@ -1,10 +1,20 @@
-"""``EmailStr``: pydantic's email validation, remembered per input string.
+"""``EmailStr``: an email address checked for its syntax only, remembered per input string.
 
-Validating an address (``email_validator``: syntax, IDNA, normalisation) costs more than
-the rest of a command's validation together, and the same requesters write again and
-again. The check is a pure function of the string, so an address validates, normalises
-and fails exactly as with ``pydantic.EmailStr``; only valid addresses are remembered.
-The JSON Schema is the same (``{"type": "string", "format": "email"}``).
+Every syntactically valid address is an address, whatever its domain: a helpdesk for a
+company's own staff takes ``ops@corp.local``, ``bob@customer.test``,
+``it@intranet.internal`` or ``root@mailhost``. The special-use names of RFC 6761 and
+friends (``local``, ``test``, ``localhost``, ``invalid``, ``onion``, ``arpa``) and
+single-label domains are refused by ``email_validator`` (and so by ``pydantic.EmailStr``)
+only because it assumes globally deliverable mail; here they pass. Syntax errors are still
+refused, and so are the two forms ``email_validator`` keeps behind a flag as obscure and
+easy to misuse: quoted local parts (``"a b"@example.com``) and IP-address literals
+(``x@[10.0.0.1]``). A display-name form (``Jane Doe <jane@example.com>``) is taken as its
+address, as ``pydantic.EmailStr`` does.
+
+Validating an address (syntax, IDNA, normalisation) costs more than the rest of a
+command's validation together, and the same requesters write again and again. The check is
+a pure function of the string, so only valid addresses are remembered. The JSON Schema is
+pydantic's (``{"type": "string", "format": "email"}``).
 """
 
 from __future__ import annotations
@@ -12,17 +22,53 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, validate_email
+import email_validator
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+from pydantic_core import PydanticCustomError, core_schema
 
 REMEMBERED_ADDRESSES = 4096
+MAX_INPUT_LENGTH = 2048
+"""Longer input is refused before parsing (as ``pydantic.EmailStr`` does)."""
+
+# The library's documented way to allow special-use domain names (its README, "Testing"):
+# remove them from this list. Nothing else in the process validates addresses with
+# other expectations.
+email_validator.SPECIAL_USE_DOMAIN_NAMES.clear()
+
+
+def _invalid(reason: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "value_error", "value is not a valid email address: {reason}", {"reason": reason}
+    )
 
 
 @lru_cache(maxsize=REMEMBERED_ADDRESSES)
 def normalized_email(value: str) -> str:
-    """The normalised address, or pydantic's ``value_error`` for an invalid one."""
-    return validate_email(value)[1]
+    """The normalised address, or pydantic's ``value_error`` for one that is not
+    syntactically valid."""
+    if len(value) > MAX_INPUT_LENGTH:
+        raise _invalid(f"Length must not exceed {MAX_INPUT_LENGTH} characters")
+    try:
+        parts = email_validator.validate_email(
+            value.strip(),
+            check_deliverability=False,
+            globally_deliverable=False,
+            test_environment=True,
+            allow_display_name=True,
+        )
+    except email_validator.EmailNotValidError as error:
+        raise _invalid(str(error.args[0])) from None
+    return parts.normalized
+
+
+def is_valid_address(value: str) -> bool:
+    """Whether ``value`` is an address :data:`EmailStr` takes."""
+    try:
+        normalized_email(value)
+    except PydanticCustomError:
+        return False
+    return True
 
 
 class _RememberedEmailValidation:

@@ -6,10 +6,12 @@ import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from contracts.common import Role
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -21,6 +23,12 @@ def parse_duration(value: Any) -> Any:
     if isinstance(value, str) and (match := _DURATION.match(value)):
         return timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     return value
+
+
+BUILTIN_JWT_SECRET = "change-me-in-production-this-is-only-for-local-use"
+BUILTIN_JWT_SECRETS = frozenset({BUILTIN_JWT_SECRET, "change-me-in-production"})
+"""The default secret (and the one the compose file used to default to): no service serves
+with them (``helpdesk stack run`` makes a random one per data directory)."""
 
 
 class Settings(BaseSettings):
@@ -40,6 +48,10 @@ class Settings(BaseSettings):
     topic_dead_letter: str = "helpdesk.dead-letter"
     kafka_partitions: int = 4
     """Partitions of topics the services create (per-ticket order holds: key = ticket id)."""
+    command_roles: Annotated[frozenset[Role], NoDecode] | None = None
+    """Roles a command on the commands topic may claim (comma-separated); unset: every
+    role. The automation acts only in the closer's timer close whatever this says
+    (docs/security.md)."""
     relay_name: str = "ticket-events"
     """Names the relay's recorded position. A new, empty broker needs a new name, so the
     whole history is published to it (``make run`` does this for its embedded broker)."""
@@ -48,7 +60,19 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("./var")
 
-    jwt_secret: str = "change-me-in-production-this-is-only-for-local-use"
+    jwt_secret: str = BUILTIN_JWT_SECRET
+    """HS256 secret of tokens without a ``kid`` header. The HTTP service refuses to start
+    with the built-in one."""
+    jwt_secrets: dict[str, str] = {}
+    """More secrets by key id (``{"2026-12": "…"}``, JSON): a token whose header names a
+    ``kid`` is verified with that one only. For rotation."""
+    jwt_max_lifetime: timedelta = timedelta(hours=24)
+    """Longest token lifetime accepted: ``exp`` at most this far from now (and from
+    ``iat``)."""
+    jwt_issuer: str | None = None
+    """When set, tokens must carry this ``iss``."""
+    jwt_audience: str | None = None
+    """When set, tokens must carry this ``aud``."""
     auto_close_after: timedelta = timedelta(days=7)
     idempotency_key_ttl: timedelta = timedelta(hours=24)
     """How long an HTTP ``Idempotency-Key`` stands for its request; after that it is new."""
@@ -63,12 +87,24 @@ class Settings(BaseSettings):
     email_admin_port: int | None = None
     """Port of the ingest's admin HTTP API (the suspended queue); off when unset."""
 
-    @field_validator("auto_close_after", "idempotency_key_ttl", mode="before")
+    @field_validator("command_roles", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {part.strip() for part in value.split(",") if part.strip()}
+        return value
+
+    @field_validator("jwt_issuer", "jwt_audience")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("auto_close_after", "idempotency_key_ttl", "jwt_max_lifetime", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("auto_close_after", "idempotency_key_ttl")
+    @field_validator("auto_close_after", "idempotency_key_ttl", "jwt_max_lifetime")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:

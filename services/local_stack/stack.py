@@ -19,12 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from services.local_jwt_secret import stack_secret
 from services.local_stack.kafka_broker import tansu_process
 from services.local_stack.processes import LocalProcess
 from services.local_stack.redis_server import redis_process, redis_url_for
 from services.local_stack.supervisor import Child, Supervisor
 from services.settings import Settings
-from services.ticket_service.adapters.http.auth import mint_token
+from services.ticket_service.adapters.http.auth import (
+    InsecureTokenSettings,
+    TokenPolicy,
+    mint_token,
+)
 from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 
 TOKEN_USERS = {
@@ -64,7 +69,12 @@ def _children(settings: Settings, env: dict[str, str]) -> list[Child]:
 def _tokens(settings: Settings) -> dict[str, str]:
     return {
         role: mint_token(
-            settings.jwt_secret, role=role, email=email, sub=email or "local-integration"
+            settings.jwt_secret,
+            role=role,
+            email=email,
+            sub=email or "local-integration",
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
         for role, email in TOKEN_USERS.items()
     }
@@ -72,8 +82,16 @@ def _tokens(settings: Settings) -> dict[str, str]:
 
 def run_stack(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings = settings.model_copy(update={"jwt_secret": stack_secret(settings)})
+    try:
+        TokenPolicy.from_settings(settings).require_secure()
+    except InsecureTokenSettings as error:
+        raise SystemExit(f"helpdesk stack: {error}") from None
     embedded: list[LocalProcess] = []
-    env = {"HELPDESK_DATA_DIR": str(settings.data_dir.resolve())}
+    env = {
+        "HELPDESK_DATA_DIR": str(settings.data_dir.resolve()),
+        "HELPDESK_JWT_SECRET": settings.jwt_secret,
+    }
     try:
         bootstrap = settings.kafka_bootstrap
         if not bootstrap:

@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from email_validator import EmailNotValidError, validate_email
-
 from contracts.commands import (
     AddComment,
     AddCommentData,
@@ -18,6 +16,7 @@ from contracts.commands import (
     FollowUpRequestedData,
 )
 from contracts.common import Actor, Channel, Role
+from contracts.email_address import is_valid_address
 from services.email_ingest.domain.addresses import SupportAddress
 from services.email_ingest.domain.authenticity import UNCHECKED, Authenticity
 from services.email_ingest.domain.message import ParsedEmail
@@ -67,11 +66,8 @@ def message_id_of(correlation_id: str | None) -> str | None:
 
 
 def valid_address(address: str) -> bool:
-    try:
-        validate_email(address, check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return True
+    """An address the commands take (:data:`contracts.email_address.EmailStr`)."""
+    return is_valid_address(address)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -27,6 +27,7 @@ from services.ticket_service.application.tickets import (
 )
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
+from services.ticket_service.domain.claimed_actors import check_claimed_actor
 from services.ticket_service.domain.ids import ticket_id_for
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
@@ -93,6 +94,12 @@ def _apply(
 ) -> Ticket | None:
     after = app.auto_close_after
     actor = ctx.actor_dict
+    check_claimed_actor(
+        command.actor.role,
+        closes_by_timer=isinstance(command, cmd.CloseTicket)
+        and command.data.closed_by == "automation",
+        allowed=app.command_roles,
+    )
     match command:
         case cmd.CreateTicket(data=data):
             fields = data.model_dump(mode="json", exclude={"channel"})
@@ -136,8 +143,6 @@ def _apply(
             if data.closed_by == "automation":
                 if data.solve_id is None:
                     raise errors.InvalidRequest("An automation close must name its solve_id.")
-                if Role(actor["role"]) != Role.AUTOMATION:
-                    raise errors.NotPermitted("Only the automation closes by timer.")
                 ticket.auto_close(solve_id=data.solve_id, at=ctx.at, meta=ctx.meta)
             else:
                 ticket.update(

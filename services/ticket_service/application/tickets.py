@@ -23,7 +23,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from contracts.common import TicketFields
+from contracts.common import Role, TicketFields
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
@@ -77,10 +77,13 @@ class TicketApplication(Application[UUID]):
         *,
         default_auto_close_after: timedelta = timedelta(days=7),
         idempotency_key_ttl: timedelta = DEFAULT_IDEMPOTENCY_KEY_TTL,
+        command_roles: frozenset[Role] | None = None,
     ) -> None:
         super().__init__(env)
         self.default_auto_close_after = default_auto_close_after
         self.idempotency_key_ttl = idempotency_key_ttl
+        self.command_roles = command_roles
+        """Roles a Kafka command may claim (None: every role)."""
         self._write_lock = threading.Lock()
         self._next_number: int | None = None
         self._saved_listeners: list[Callable[[], None]] = []

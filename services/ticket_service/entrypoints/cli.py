@@ -20,25 +20,57 @@ def token(
     org_wide: Annotated[
         bool, typer.Option("--org-wide", help="See the organization's tickets.")
     ] = False,
-    ttl_hours: Annotated[float, typer.Option(help="Lifetime in hours.")] = 12,
+    ttl_hours: Annotated[
+        float, typer.Option(help="Lifetime in hours (at most HELPDESK_JWT_MAX_LIFETIME).")
+    ] = 12,
+    kid: Annotated[
+        str | None,
+        typer.Option(help="Sign with this key of HELPDESK_JWT_SECRETS (default: the primary)."),
+    ] = None,
 ) -> None:
-    """Mint a Bearer token (HS256, HELPDESK_JWT_SECRET) for local use."""
+    """Mint a Bearer token (HS256) with HELPDESK_JWT_SECRET, or, when that is unset, with the
+    local stack's secret of HELPDESK_DATA_DIR."""
     from datetime import timedelta
 
-    from services.settings import get_settings
+    from services.local_jwt_secret import primary_secret
+    from services.settings import BUILTIN_JWT_SECRETS, get_settings
     from services.ticket_service.adapters.http.auth import TOKEN_ROLES, mint_token
 
+    settings = get_settings()
     if role not in {r.value for r in TOKEN_ROLES}:
         raise typer.BadParameter(f"unknown role {role!r}", param_hint="--role")
+    ttl = timedelta(hours=ttl_hours)
+    if not timedelta(0) < ttl <= settings.jwt_max_lifetime:
+        raise typer.BadParameter(
+            f"must be positive and at most {settings.jwt_max_lifetime} (HELPDESK_JWT_MAX_LIFETIME)",
+            param_hint="--ttl-hours",
+        )
+    if kid is not None:
+        secret = settings.jwt_secrets.get(kid)
+        if secret is None:
+            raise typer.BadParameter(f"no key {kid!r} in HELPDESK_JWT_SECRETS", param_hint="--kid")
+    else:
+        secret = primary_secret(settings)
+    if secret in BUILTIN_JWT_SECRETS:
+        typer.echo(
+            "No JWT secret: set HELPDESK_JWT_SECRET to the ticket service's secret, or point "
+            f"HELPDESK_DATA_DIR at a local stack's data directory ({settings.data_dir} has "
+            "no jwt-secret; `helpdesk stack run` makes one).",
+            err=True,
+        )
+        raise typer.Exit(2)
     typer.echo(
         mint_token(
-            get_settings().jwt_secret,
+            secret,
             role=role,
             email=email,
             sub=sub,
             org=org,
             org_wide=org_wide,
-            ttl=timedelta(hours=ttl_hours),
+            ttl=ttl,
+            kid=kid,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
         )
     )
 

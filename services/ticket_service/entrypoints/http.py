@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from services.logging_setup import configure_logging
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.adapters.http.auth import InsecureTokenSettings, TokenPolicy
 
 SERVICE = "ticket-http"
 APP_FACTORY = "services.ticket_service.entrypoints.http:create_logged_app"
@@ -25,9 +26,19 @@ APP_FACTORY = "services.ticket_service.entrypoints.http:create_logged_app"
 def create_logged_app() -> FastAPI:
     """The factory each uvicorn worker process calls: JSON logs, then the app."""
     configure_logging(SERVICE)
+    refuse_insecure_tokens(get_settings())
     app = create_app()
     freeze_startup_heap()
     return app
+
+
+def refuse_insecure_tokens(settings: Settings) -> None:
+    """Stop here, with the reason, rather than serve with the built-in JWT secret (the
+    app's start-up refuses too; this says it before uvicorn does)."""
+    try:
+        TokenPolicy.from_settings(settings).require_secure()
+    except InsecureTokenSettings as error:
+        raise SystemExit(f"{SERVICE}: {error}") from None
 
 
 def freeze_startup_heap() -> None:
@@ -58,6 +69,7 @@ def main(settings: Settings | None = None, workers: int = 1) -> None:
     processes)."""
     settings = settings or get_settings()
     configure_logging(SERVICE)
+    refuse_insecure_tokens(settings)
     options = server_options(settings)
     if workers > 1:
         uvicorn.run(APP_FACTORY, factory=True, workers=workers, **options)

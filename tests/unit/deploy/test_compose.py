@@ -45,7 +45,7 @@ SETTINGS_MODELS: tuple[type[Any], ...] = (Settings, CloserConfig)
 
 COMPOSE: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?[-?]([^}]*))?\}")
+_INTERPOLATION = re.compile(r"\$\{(\w+)(?::?([-?])([^}]*))?\}")
 
 
 def image_entrypoint() -> list[str]:
@@ -112,9 +112,28 @@ def environment(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): "" if v is None else str(v) for k, v in env.items()}
 
 
-def interpolate(value: str) -> str:
-    """Compose interpolation with nothing set in the shell: defaults apply, ``$$`` is ``$``."""
-    return _INTERPOLATION.sub(lambda m: m.group(2) or "", value).replace("$$", "$")
+def interpolate(value: str, shell: dict[str, str] | None = None) -> str:
+    """Compose interpolation with ``shell`` (default: nothing) set: defaults apply, a
+    required variable (``${NAME:?message}``) that is unset raises, ``$$`` is ``$``."""
+    shell = shell or {}
+
+    def value_of(match: re.Match[str]) -> str:
+        name, operator, word = match.group(1), match.group(2), match.group(3) or ""
+        if shell.get(name):
+            return shell[name]
+        if operator == "?":
+            raise RequiredVariableUnset(f"{name}: {word}")
+        return word
+
+    return _INTERPOLATION.sub(value_of, value).replace("$$", "$")
+
+
+class RequiredVariableUnset(Exception):
+    """What ``docker compose`` refuses to start with: a ``${NAME:?…}`` variable unset."""
+
+
+REQUIRED_IN_SHELL = {"HELPDESK_JWT_SECRET": "a-deployment-secret-of-at-least-32-bytes!"}
+"""What the operator must set before ``make up``."""
 
 
 def known_variables() -> set[str]:
@@ -225,7 +244,7 @@ def test_service_settings_parse(name: str, monkeypatch: pytest.MonkeyPatch) -> N
     for key in list(os.environ):
         if key.startswith("HELPDESK_"):
             monkeypatch.delenv(key)
-    env = {k: interpolate(v) for k, v in environment(SERVICES[name]).items()}
+    env = {k: interpolate(v, REQUIRED_IN_SHELL) for k, v in environment(SERVICES[name]).items()}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     settings = Settings()
@@ -235,8 +254,30 @@ def test_service_settings_parse(name: str, monkeypatch: pytest.MonkeyPatch) -> N
         assert settings.kafka_idempotence, f"{name}: set HELPDESK_KAFKA_IDEMPOTENCE=true"
 
 
+def test_the_jwt_secret_is_required_wherever_it_is_set() -> None:
+    """Compose refuses to start without a JWT secret: there is no default to fall back on."""
+    users = [name for name in SERVICES if "HELPDESK_JWT_SECRET" in environment(SERVICES[name])]
+    assert "ticket-http" in users
+    for name in users:
+        with pytest.raises(RequiredVariableUnset, match="HELPDESK_JWT_SECRET"):
+            interpolate(environment(SERVICES[name])["HELPDESK_JWT_SECRET"])
+
+
+def test_the_http_service_would_start_with_the_secret_the_operator_sets() -> None:
+    from services.ticket_service.adapters.http.auth import TokenPolicy
+
+    env = environment(SERVICES["ticket-http"])
+    secret = interpolate(env["HELPDESK_JWT_SECRET"], REQUIRED_IN_SHELL)
+    max_lifetime = interpolate(env["HELPDESK_JWT_MAX_LIFETIME"])
+    settings = Settings(jwt_secret=secret, jwt_max_lifetime=max_lifetime)
+    TokenPolicy.from_settings(settings).require_secure()
+
+
 def test_the_defaults_of_interpolated_settings_are_sensible() -> None:
-    env = {k: interpolate(v) for k, v in environment(SERVICES["ticket-http"]).items()}
+    env = {
+        k: interpolate(v, REQUIRED_IN_SHELL)
+        for k, v in environment(SERVICES["ticket-http"]).items()
+    }
     assert env["HELPDESK_AUTO_CLOSE_AFTER"] == "7d"
     assert env["HELPDESK_DATABASE_URL"].startswith("postgresql://helpdesk:")
 

@@ -169,3 +169,18 @@ async def test_each_outcome_is_counted_once(service: IngestService) -> None:
     first, again = await service.ingest(raw), await service.ingest(raw)
     assert (first.kind, again.kind) == (Kind.CREATED, Kind.DUPLICATE)
     assert counted == ["create_ticket", "duplicate"]
+
+
+@pytest.mark.parametrize(
+    "sender", ["bob@customer.test", "ops@corp.local", "it@intranet.internal", "root@mailhost"]
+)
+async def test_mail_from_an_intranet_address_is_a_ticket(
+    service: IngestService, publisher: RecordingPublisher, sender: str
+) -> None:
+    cc = "carol@corp.local, dan@customer.test"
+    outcome = await service.ingest(mail(sender=sender, cc=cc))
+    assert outcome.kind == Kind.CREATED
+    [command] = publisher.published
+    assert isinstance(command, CreateTicket)
+    assert command.data.requester == sender
+    assert command.data.cc == ["carol@corp.local", "dan@customer.test"]

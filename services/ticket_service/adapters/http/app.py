@@ -61,6 +61,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.tokens.require_secure()  # never serve with the built-in or a short secret
         services = await run_in_threadpool(holder.get)
         await run_in_threadpool(services.views.catch_up)
         try:

@@ -15,7 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.auth import Claims, InvalidToken, decode_token
+from services.ticket_service.adapters.http.auth import (
+    Claims,
+    InvalidToken,
+    TokenPolicy,
+    decode_token,
+)
 from services.ticket_service.adapters.http.permissions import allowed
 from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.metrics import HTTP_GROUP_COMMANDS, HTTP_GROUP_COMMITS
@@ -41,6 +46,7 @@ class ServiceHolder:
 
     def __init__(self, settings: Settings, factory: Callable[[], TicketApplication]) -> None:
         self.settings = settings
+        self.tokens = TokenPolicy.from_settings(settings)
         self._factory = factory
         self._services: Services | None = None
         self._lock = threading.Lock()
@@ -81,12 +87,12 @@ class Authorize(HTTPBearer):
         holder: ServiceHolder = request.app.state.services
         return authorized_claims(
             request.headers.get("authorization"),
-            holder.settings.jwt_secret,
+            holder.tokens,
             request.scope["route"].name,
         )
 
 
-def authorized_claims(authorization: str | None, secret: str, operation: str) -> Claims:
+def authorized_claims(authorization: str | None, tokens: TokenPolicy, operation: str) -> Claims:
     """The caller's claims from the ``Authorization`` header, if the role table lets the
     caller call ``operation``; else the 401/403 problem (used by :class:`Authorize` and
     by the fast lane)."""
@@ -94,9 +100,9 @@ def authorized_claims(authorization: str | None, secret: str, operation: str) ->
     if scheme.lower() != "bearer" or not token:
         raise ProblemError(401, "not_authenticated", "A Bearer token is required.")
     try:
-        claims = decode_token(token, secret)
+        claims = decode_token(token, tokens)
     except InvalidToken as error:
-        raise ProblemError(401, "invalid_token", f"The token is not valid: {error}.") from None
+        raise ProblemError(401, "invalid_token", str(error)) from None
     if not allowed(operation, claims.role):
         raise ProblemError(
             403,
@@ -109,7 +115,8 @@ def authorized_claims(authorization: str | None, secret: str, operation: str) ->
 authorize = Authorize(
     auto_error=False,
     scheme_name="HTTPBearer",
-    description="JWT (HS256) with sub, email, role claims.",
+    description="JWT (HS256) with sub, email, role and exp claims (optionally iss, aud; "
+    "a kid header picks one of the service's keys).",
 )
 
 

@@ -129,9 +129,7 @@ async def _problem_response(scope: Scope, receive: Receive, refused: Exception) 
 def _claims(headers: Headers, holder: ServiceHolder, operation: str) -> Claims:
     """The caller's claims, when :class:`~deps.Authorize` would let the caller through."""
     try:
-        return authorized_claims(
-            headers.get("authorization"), holder.settings.jwt_secret, operation
-        )
+        return authorized_claims(headers.get("authorization"), holder.tokens, operation)
     except ProblemError:
         raise _NotHere from None
 

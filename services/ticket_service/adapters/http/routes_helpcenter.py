@@ -35,6 +35,7 @@ from services.ticket_service.adapters.http.routes_views import (
     parse_cursor,
 )
 from services.ticket_service.adapters.read_models.projector import Page
+from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
 router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"], route_class=JSONRoute)
@@ -44,12 +45,21 @@ def follow_up_url(number: int) -> str:
     return f"/helpcenter/v1/requests/{number}/follow-ups"
 
 
+def not_found(number: int) -> ProblemError:
+    """The one answer for a request that does not exist and for one the caller may not
+    see: the same body but for the number, so it tells nothing of the other tickets."""
+    return ProblemError(404, "ticket_not_found", f"No request #{number}.")
+
+
 def visible(svc: Services, number: int, claims: Claims) -> tuple[Ticket, Audience]:
     """The ticket and how the caller sees it; 404 unless they may see it at all."""
-    ticket = svc.tickets.get_ticket(number)
+    try:
+        ticket = svc.tickets.get_ticket(number)
+    except errors.TicketNotFound:
+        raise not_found(number) from None
     seen_as = audience(claims, ticket.requester, ticket.cc)
     if seen_as == Audience.NONE:
-        raise ProblemError(404, "ticket_not_found", f"No request #{number}.")
+        raise not_found(number)
     return ticket, seen_as
 
 
