@@ -96,15 +96,7 @@ def _apply(
     match command:
         case cmd.CreateTicket(data=data):
             fields = data.model_dump(mode="json", exclude={"channel"})
-            ticket = Ticket.open(
-                number=uow.take_number(),
-                fields=fields,
-                channel=data.channel.value,
-                actor=actor,
-                at=ctx.at,
-                auto_close_after=after,
-                meta=ctx.meta,
-            )
+            return app.open_ticket(uow, fields, ctx, channel=data.channel.value)
         case cmd.UpdateTicket(data=data):
             ticket = _target(uow, command)
             if data.expected_version is not None and ticket.version != data.expected_version:
