@@ -105,7 +105,14 @@ def _apply(
                     f"not {data.expected_version}."
                 )
             changes = data.changes.model_dump(mode="json", exclude_unset=True)
-            ticket.update(changes, actor=actor, at=ctx.at, auto_close_after=after, meta=ctx.meta)
+            ticket.update(
+                changes,
+                actor=actor,
+                at=ctx.at,
+                auto_close_after=after,
+                organization_of=uow.organization_of,
+                meta=ctx.meta,
+            )
         case cmd.AddComment(data=data):
             ticket = _target(uow, command)
             if ticket.is_closed and data.follow_up_if_closed:
@@ -137,6 +144,7 @@ def _apply(
                     actor=actor,
                     at=ctx.at,
                     auto_close_after=after,
+                    organization_of=uow.organization_of,
                     meta=ctx.meta,
                 )
         case cmd.CreateFollowUp(data=data):

@@ -215,6 +215,7 @@ class TicketApplication(Application[UUID]):
                 actor=ctx.actor_dict,
                 at=ctx.at,
                 auto_close_after=self.auto_close_after,
+                organization_of=uow.organization_of,
                 meta=ctx.meta,
             )
             uow.stage(ticket)

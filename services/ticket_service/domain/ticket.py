@@ -207,8 +207,12 @@ class Ticket(Aggregate):
         at: datetime,
         auto_close_after: Period,
         meta: Meta | None = None,
+        organization_of: Callable[[str], str | None] | None = None,
     ) -> None:
-        """Change fields and/or status. No-op values are dropped; nothing left, no event."""
+        """Change fields and/or status. No-op values are dropped; nothing left, no event.
+        A new requester brings the ticket into their organization of now
+        (``organization_of``; without it, into none), recorded in the same change: a ticket
+        is never shown to an organization its requester is not in."""
         role = Role(actor["role"])
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
         if unknown:
@@ -226,6 +230,10 @@ class Ticket(Aggregate):
             status = Status(status)
             if status == Status.NEW:
                 raise errors.InvalidTransition("Nothing moves back to new.")
+        if "requester" in changes:
+            organization_id = organization_of(changes["requester"]) if organization_of else None
+            if organization_id != self.organization_id:
+                changes["organization_id"] = organization_id
         if changes:
             self._updated(changes=changes, actor=actor, at=at, meta=self._meta(meta))
         if status == Status.CLOSED:

@@ -5,7 +5,8 @@
   claiming its domain, else none — whichever way it is created;
 - an address or a domain belongs to at most one organization; a free-mail domain is never
   claimed; only admins and owners change organizations; a refused change changes nothing;
-- existing tickets never move when organizations change or go.
+- existing tickets never move when organizations change or go; a ticket whose requester
+  changes goes to the new requester's organization of now.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from uuid import UUID, uuid4
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precondition, rule
 
 from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
@@ -69,7 +70,7 @@ class Organizations(RuleBasedStateMachine):
         self.app = TicketApplication()
         self.model = Model()
         self.tickets: dict[int, str | None] = {}
-        self.closed: list[int] = []
+        self.active: list[int] = []
 
     def ctx(self, role: str) -> RequestContext:
         return RequestContext(
@@ -188,6 +189,33 @@ class Organizations(RuleBasedStateMachine):
         expected = self.model.organization_of(requester)
         assert self.app.get_ticket(number).organization_id == expected, (requester, via)
         self.tickets[number] = expected
+        self.active.append(number)
+
+    @precondition(lambda self: bool(self.active))
+    @rule(
+        data=st.data(),
+        requester=st.sampled_from(REQUESTERS),
+        via=st.sampled_from(["http", "kafka"]),
+    )
+    def change_requester(self, data: st.DataObject, requester: str, via: str) -> None:
+        number = data.draw(st.sampled_from(self.active))
+        previous = self.app.get_ticket(number).requester
+        ctx = self.ctx("agent")
+        if via == "http":
+            self.app.update_ticket(number, {"requester": requester}, ctx)
+        else:
+            command = cmd.UpdateTicket(
+                command_id=uuid4(),
+                issued_at=ctx.at,
+                actor=ctx.actor,
+                ticket_number=number,
+                data=cmd.UpdateTicketData(changes={"requester": requester}),
+            )
+            (outcome,) = handle_commands(self.app, [command])
+            assert outcome.ok, outcome.error
+        if previous.lower() != requester.lower():  # no change, no event: it stays put
+            self.tickets[number] = self.model.organization_of(requester)
+        assert self.app.get_ticket(number).organization_id == self.tickets[number]
 
     @rule(requester=st.sampled_from(REQUESTERS))
     def follow_up(self, requester: str) -> None:

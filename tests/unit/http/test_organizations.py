@@ -260,3 +260,26 @@ def test_organization_changes_are_events(api: Api) -> None:
     assert changed.model_dump(mode="json")["data"]["name"] == "Audited Inc"
     assert deleted.model_dump(mode="json")["data"]["deleted_by"]["role"] == "admin"
     assert {str(e.ticket_id) for e in envelopes if e} == {org["id"]}
+
+
+def test_a_new_requester_brings_the_ticket_into_their_organization(api: Api) -> None:
+    agent = api.headers("agent")
+    mover = api.organization("Mover From", domains=["mover-from.example"])
+    target = api.organization("Mover To", domains=["mover-to.example"])
+    number = api.create("a@mover-from.example")["number"]
+    from_viewer = api.org_viewer("x@mover-from.example", mover["id"])
+    to_viewer = api.org_viewer("x@mover-to.example", target["id"])
+    assert visible(api, number, from_viewer)
+    for requester, sees, org in [
+        ("b@mover-to.example", to_viewer, target["id"]),
+        ("stranger@gmail.com", None, None),
+    ]:
+        r = api.client.patch(
+            f"/api/v1/tickets/{number}", json={"requester": requester}, headers=agent
+        )
+        assert (r.status_code, r.json()["organization_id"]) == (200, org), r.text
+        for viewer in (from_viewer, to_viewer):
+            assert visible(api, number, viewer) is (viewer is sees)
+    events = api.client.get(f"/api/v1/tickets/{number}/events", headers=agent).json()["events"]
+    moves = [e["data"]["changes"].get("organization_id") for e in events[1:]]
+    assert moves == [target["id"], None]
