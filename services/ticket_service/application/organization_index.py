@@ -31,12 +31,12 @@ class OrganizationIndex:
         with self._lock:
             cached = self._directory
             after = cached.version if cached is not None else 0
-            new: list[Any] = list(self._app.events.get(ORGANIZATION_DIRECTORY_ID, gt=after))
-            if not new:
+            stored = self._app.recorder.select_events(ORGANIZATION_DIRECTORY_ID, gt=after or None)
+            if not stored:
                 return cached
             directory: Any = copy.deepcopy(cached)
-            for domain_event in new:
-                directory = domain_event.mutate(directory)
+            for record in stored:
+                directory = self._app.mapper.to_domain_event(record).mutate(directory)  # type: ignore[attr-defined]
             assert isinstance(directory, OrganizationDirectory)
             self._directory = directory
             return directory

@@ -13,10 +13,11 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from services.ticket_service.application.context import RequestContext
-from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.application.tickets import Duplicate, TicketApplication
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.organization import Organization
+from services.ticket_service.domain.receipt import Receipt
 
 MAX_CONFLICT_RETRIES = 5
 T = TypeVar("T")
@@ -29,8 +30,15 @@ def create_organization(
     name: str,
     members: Sequence[str] = (),
     domains: Sequence[str] = (),
+    idempotency_key: str | None = None,
 ) -> Organization:
+    """``idempotency_key``: a retry with the same key answers with the organization the
+    first attempt made (its receipt is saved with it)."""
+    key = f"organization:{idempotency_key}" if idempotency_key else None
+
     def op(uow: UnitOfWork) -> Organization:
+        if key and (receipt := app.receipt(key)) is not None:
+            raise Duplicate(receipt)
         directory = app.organizations.for_change()
         organization = Organization.create(
             name=name,
@@ -42,9 +50,27 @@ def create_organization(
         )
         directory.record(organization)
         uow.stage(organization, directory)
+        if key:
+            uow.stage(
+                Receipt.record(
+                    key=key,
+                    outcome="accepted",
+                    ticket_id=organization.id,
+                    ticket_number=None,
+                    at=ctx.at,
+                    meta=ctx.meta,
+                    command_type="CreateOrganization",
+                    error=None,
+                    reason=None,
+                )
+            )
         return organization
 
-    return _run(app, op)
+    try:
+        return _run(app, op)
+    except Duplicate as duplicate:
+        assert duplicate.receipt.ticket_id is not None
+        return get_organization(app, duplicate.receipt.ticket_id)
 
 
 def change_organization(

@@ -283,3 +283,18 @@ def test_a_new_requester_brings_the_ticket_into_their_organization(api: Api) -> 
     events = api.client.get(f"/api/v1/tickets/{number}/events", headers=agent).json()["events"]
     moves = [e["data"]["changes"].get("organization_id") for e in events[1:]]
     assert moves == [target["id"], None]
+
+
+def test_a_retried_create_with_its_idempotency_key_makes_one_organization(api: Api) -> None:
+    body = {"name": "Retried", "domains": ["retried.example"]}
+    headers = {**api.headers("admin"), "Idempotency-Key": "org-retry-1"}
+    first = api.client.post(ORGS, json=body, headers=headers)
+    again = api.client.post(ORGS, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    listed = api.client.get(ORGS, headers=headers).json()["organizations"]
+    assert [o["id"] for o in listed if o["name"] == "Retried"] == [first.json()["id"]]
+    other_caller = {**api.headers("owner"), "Idempotency-Key": "org-retry-1"}
+    r = api.client.post(ORGS, json=body, headers=other_caller)  # keys are the caller's own
+    assert (r.status_code, r.json()["code"]) == (409, "claim_conflict")

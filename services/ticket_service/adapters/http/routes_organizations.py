@@ -16,6 +16,7 @@ from services.ticket_service.adapters.http.deps import (
     services_of,
 )
 from services.ticket_service.adapters.http.problems import documented
+from services.ticket_service.adapters.http.routes_tickets import IdempotencyKey, scoped_key
 from services.ticket_service.application import organizations
 from services.ticket_service.domain.organization import Organization
 
@@ -41,11 +42,17 @@ def present(organization: Organization | dict[str, Any]) -> schemas.Organization
     responses=documented(401, 403, 409, 422),
 )
 async def create_organization(
-    body: schemas.OrganizationIn, request: Request, response: Response, claims: AuthorizedClaims
+    body: schemas.OrganizationIn,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    idempotency_key: IdempotencyKey = None,
 ) -> schemas.Organization:
     """A new organization; 409 when a member or a domain belongs to another organization,
-    422 for a free-mail domain. Tickets created from now on get it (201 + ``Location``)."""
+    422 for a free-mail domain. Tickets created from now on get it (201 + ``Location``).
+    A retry with the same ``Idempotency-Key`` answers with the first attempt's organization."""
     svc = services_of(request)
+    key = scoped_key(claims, idempotency_key)
     organization = await call(
         lambda: organizations.create_organization(
             svc.tickets,
@@ -53,6 +60,7 @@ async def create_organization(
             name=body.name,
             members=body.members,
             domains=body.domains,
+            idempotency_key=key,
         )
     )
     response.headers["Location"] = location(organization.id)
