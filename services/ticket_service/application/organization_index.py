@@ -13,6 +13,8 @@ import copy
 import threading
 from typing import TYPE_CHECKING, Any
 
+from eventsourcing.domain import Aggregate
+
 from services.ticket_service.domain.ids import ORGANIZATION_DIRECTORY_ID
 from services.ticket_service.domain.organization import OrganizationDirectory
 
@@ -31,8 +33,15 @@ class OrganizationIndex:
         Read it, never change it: :meth:`for_change` gives a copy to change."""
         with self._lock:
             cached = self._directory
-            after = cached.version if cached is not None else 0
-            stored = self._app.recorder.select_events(ORGANIZATION_DIRECTORY_ID, gt=after or None)
+            recorder = self._app.recorder
+            if cached is None:  # first read: from the latest snapshot, if any
+                if not recorder.select_events(ORGANIZATION_DIRECTORY_ID, limit=1):
+                    return None
+                loaded: Aggregate = self._app.repository.get(ORGANIZATION_DIRECTORY_ID)
+                assert isinstance(loaded, OrganizationDirectory)
+                self._directory = loaded
+                return loaded
+            stored = recorder.select_events(ORGANIZATION_DIRECTORY_ID, gt=cached.version)
             if not stored:
                 return cached
             directory: Any = copy.deepcopy(cached)

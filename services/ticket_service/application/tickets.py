@@ -24,6 +24,7 @@ from services.ticket_service.application.organization_index import OrganizationI
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
+from services.ticket_service.domain.organization import OrganizationDirectory
 from services.ticket_service.domain.policy import AutoClosePolicy
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
@@ -60,7 +61,7 @@ class Outcome:
 
 class TicketApplication(Application[UUID]):
     name = "Helpdesk"
-    snapshotting_intervals = {Ticket: 100}
+    snapshotting_intervals = {Ticket: 100, OrganizationDirectory: 100}
     log_section_size = 10_000
 
     def __init__(

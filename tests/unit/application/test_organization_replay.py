@@ -20,7 +20,7 @@ from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
-from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.ids import ORGANIZATION_DIRECTORY_ID, ticket_id_for
 
 ADMIN = RequestContext(actor=Actor(role="admin", email="admin@helpdesk.example"))
 AGENT = RequestContext(actor=Actor(role="agent", email="agent@helpdesk.example"))
@@ -81,3 +81,24 @@ def test_a_ticket_stored_before_organizations_belongs_to_none(app: TicketApplica
     envelope = to_envelope(domain_event)
     assert isinstance(envelope, ev.TicketCreated)
     assert envelope.data.organization_id is None
+
+
+def test_a_new_process_reads_the_directory_from_its_snapshot(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    writer = build_application(settings)
+    orgs = [
+        organizations.create_organization(
+            writer, ADMIN, name=f"Org {i}", domains=[f"org{i}.example"]
+        )
+        for i in range(105)
+    ]
+    assert writer.snapshots is not None
+    assert list(writer.snapshots.get(ORGANIZATION_DIRECTORY_ID, desc=True, limit=1))
+    reader = build_application(settings)
+    for i in (0, 50, 104):
+        number = create(reader, f"a@org{i}.example")
+        assert reader.get_ticket(number).organization_id == str(orgs[i].id)
+    directory = reader.organizations.current()
+    assert directory is not None and directory.version == 106
+    writer.close()
+    reader.close()
