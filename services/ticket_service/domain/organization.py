@@ -237,6 +237,11 @@ class OrganizationDirectory(Aggregate):
         """The organization a new ticket of ``requester`` belongs to: the one listing the
         address as a member, else the one claiming its domain, else none."""
         address = requester.lower()
+        if not address.isascii():  # an internationalized domain: claims are in IDNA form
+            try:
+                address = normalize_member(address)
+            except errors.InvalidRequest:
+                return None
         found = self.by_member.get(address)
         if found is None:
             found = self.by_domain.get(domain_of(address))
