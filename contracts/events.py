@@ -48,6 +48,13 @@ class TicketCreatedData(Contract):
     created_by: Actor
     solve_id: int | None = Field(None, description="Set when created as solved.")
     auto_close_due_at: datetime | None = None
+    organization_id: UUID | None = Field(
+        None,
+        description=(
+            "The requester's organization when the ticket was created (an explicit member "
+            "first, then a claimed domain); null when in none. It never changes afterwards."
+        ),
+    )
 
 
 class TicketCreated(EventEnvelope):
@@ -133,6 +140,49 @@ class AutoClosePolicyChanged(EventEnvelope):
     data: AutoClosePolicyChangedData
 
 
+class OrganizationData(Contract):
+    name: str
+    members: list[str] = Field(description="Member email addresses, lower case, sorted.")
+    domains: list[str] = Field(description="Claimed email domains, lower case, sorted.")
+
+
+class OrganizationCreatedData(OrganizationData):
+    created_by: Actor
+
+
+class OrganizationCreated(EventEnvelope):
+    """Keyed by the organization's id (``ticket_id`` holds it); ``ticket_number`` is null."""
+
+    event_type: Literal["OrganizationCreated"] = "OrganizationCreated"
+    data: OrganizationCreatedData
+
+
+class OrganizationChangedData(OrganizationData):
+    """The organization's whole state after the change. Existing tickets keep their
+    organization; the change applies to tickets created after it."""
+
+    changed_by: Actor
+
+
+class OrganizationChanged(EventEnvelope):
+    """Keyed by the organization's id; ``ticket_number`` is null."""
+
+    event_type: Literal["OrganizationChanged"] = "OrganizationChanged"
+    data: OrganizationChangedData
+
+
+class OrganizationDeletedData(Contract):
+    deleted_by: Actor
+
+
+class OrganizationDeleted(EventEnvelope):
+    """Keyed by the organization's id; ``ticket_number`` is null. Its tickets stay
+    organization tickets in the history but no org-wide viewer sees them any more."""
+
+    event_type: Literal["OrganizationDeleted"] = "OrganizationDeleted"
+    data: OrganizationDeletedData
+
+
 class CommandRejectedData(Contract):
     command_id: UUID
     command_type: str
@@ -155,6 +205,9 @@ Event = Annotated[
     | CommentAdded
     | TicketClosed
     | AutoClosePolicyChanged
+    | OrganizationCreated
+    | OrganizationChanged
+    | OrganizationDeleted
     | CommandRejected,
     Field(discriminator="event_type"),
 ]
@@ -168,5 +221,8 @@ EVENT_TYPES: tuple[type[EventEnvelope], ...] = (
     CommentAdded,
     TicketClosed,
     AutoClosePolicyChanged,
+    OrganizationCreated,
+    OrganizationChanged,
+    OrganizationDeleted,
     CommandRejected,
 )

@@ -103,15 +103,7 @@ def _apply(
     match command:
         case cmd.CreateTicket(data=data):
             fields = data.model_dump(mode="json", exclude={"channel"})
-            ticket = Ticket.open(
-                number=uow.take_number(),
-                fields=fields,
-                channel=data.channel.value,
-                actor=actor,
-                at=ctx.at,
-                auto_close_after=after,
-                meta=ctx.meta,
-            )
+            return app.open_ticket(uow, fields, ctx, channel=data.channel.value)
         case cmd.UpdateTicket(data=data):
             ticket = _target(uow, command)
             if data.expected_version is not None and ticket.version != data.expected_version:
@@ -120,7 +112,14 @@ def _apply(
                     f"not {data.expected_version}."
                 )
             changes = data.changes.model_dump(mode="json", exclude_unset=True)
-            ticket.update(changes, actor=actor, at=ctx.at, auto_close_after=after, meta=ctx.meta)
+            ticket.update(
+                changes,
+                actor=actor,
+                at=ctx.at,
+                auto_close_after=after,
+                organization_of=uow.organization_of,
+                meta=ctx.meta,
+            )
         case cmd.AddComment(data=data):
             ticket = _target(uow, command)
             if ticket.is_closed and data.follow_up_if_closed:
@@ -150,6 +149,7 @@ def _apply(
                     actor=actor,
                     at=ctx.at,
                     auto_close_after=after,
+                    organization_of=uow.organization_of,
                     meta=ctx.meta,
                 )
         case cmd.CreateFollowUp(data=data):

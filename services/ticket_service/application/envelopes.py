@@ -11,6 +11,7 @@ from typing import Any
 from uuid import UUID, uuid5
 
 from contracts import events as ev
+from services.ticket_service.domain.organization import Organization
 from services.ticket_service.domain.policy import AutoClosePolicy
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
@@ -49,6 +50,7 @@ def _created(e: Any) -> Envelope:
         "created_by": e.actor,
         "solve_id": solve.get("solve_id"),
         "auto_close_due_at": solve.get("due_at"),
+        "organization_id": getattr(e, "organization_id", None),  # absent before organizations
     }
     if e.follow_up_of:
         return ev.FollowUpCreated(
@@ -110,6 +112,24 @@ def _policy_changed(e: Any) -> Envelope:
     )
 
 
+def _organization_created(e: Any) -> Envelope:
+    return ev.OrganizationCreated(
+        **_head(e, e.originator_id, None),
+        data={"name": e.name, "members": e.members, "domains": e.domains, "created_by": e.actor},
+    )
+
+
+def _organization_changed(e: Any) -> Envelope:
+    return ev.OrganizationChanged(
+        **_head(e, e.originator_id, None),
+        data={"name": e.name, "members": e.members, "domains": e.domains, "changed_by": e.actor},
+    )
+
+
+def _organization_deleted(e: Any) -> Envelope:
+    return ev.OrganizationDeleted(**_head(e, e.originator_id, None), data={"deleted_by": e.actor})
+
+
 def _receipt(e: Any) -> Envelope | None:
     if e.outcome != "rejected":
         return None
@@ -132,6 +152,9 @@ _MAPPERS: dict[str, Callable[[Any], Envelope | None]] = {
     f"{Ticket.__name__}.Closed": _closed,
     f"{AutoClosePolicy.__name__}.Created": _policy_changed,
     f"{AutoClosePolicy.__name__}.Changed": _policy_changed,
+    f"{Organization.__name__}.Created": _organization_created,
+    f"{Organization.__name__}.Changed": _organization_changed,
+    f"{Organization.__name__}.Deleted": _organization_deleted,
     f"{Receipt.__name__}.Recorded": _receipt,
 }
 """Keyed by the domain event class's qualified name (``Ticket.Created``...)."""
@@ -139,6 +162,6 @@ _MAPPERS: dict[str, Callable[[Any], Envelope | None]] = {
 
 def to_envelope(domain_event: Any) -> Envelope | None:
     """The public envelope of a stored domain event, or None for internal ones
-    (snapshots, accepted receipts)."""
+    (snapshots, accepted receipts, the organization directory's index)."""
     mapper = _MAPPERS.get(type(domain_event).__qualname__)
     return mapper(domain_event) if mapper else None

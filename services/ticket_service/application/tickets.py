@@ -25,9 +25,11 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from contracts.common import Role, TicketFields
 from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.organization_index import OrganizationIndex
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
+from services.ticket_service.domain.organization import OrganizationDirectory
 from services.ticket_service.domain.policy import AutoClosePolicy
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
@@ -68,7 +70,7 @@ class Outcome:
 
 class TicketApplication(Application[UUID]):
     name = "Helpdesk"
-    snapshotting_intervals = {Ticket: 100}
+    snapshotting_intervals = {Ticket: 100, OrganizationDirectory: 100}
     log_section_size = 10_000
 
     def __init__(
@@ -87,6 +89,7 @@ class TicketApplication(Application[UUID]):
         self._write_lock = threading.Lock()
         self._next_number: int | None = None
         self._saved_listeners: list[Callable[[], None]] = []
+        self.organizations = OrganizationIndex(self)
 
     # ---- notifications to in-process listeners (the relay wakes on save) --------------
 
@@ -176,21 +179,30 @@ class TicketApplication(Application[UUID]):
         """The operation of :meth:`create_ticket`, to run in a caller's batch."""
 
         def op(uow: UnitOfWork) -> Ticket:
-            ticket = Ticket.open(
-                number=uow.take_number(),
-                fields=fields.model_dump(mode="json"),
-                channel=channel,
-                actor=ctx.actor_dict,
-                at=ctx.at,
-                auto_close_after=self.auto_close_after,
-                meta=ctx.meta,
-            )
-            uow.stage(ticket)
+            ticket = self.open_ticket(uow, fields.model_dump(mode="json"), ctx, channel=channel)
             if idempotency_key:
                 uow.stage(_accepted(uow, idempotency_key, ticket, ctx, fingerprint))
             return ticket
 
         return op
+
+    def open_ticket(
+        self, uow: UnitOfWork, fields: dict[str, Any], ctx: RequestContext, *, channel: str
+    ) -> Ticket:
+        """Stage a new ticket (every way of creating one but follow-ups comes here): the
+        next number, and the requester's organization of now."""
+        ticket = Ticket.open(
+            number=uow.take_number(),
+            fields=fields,
+            channel=channel,
+            actor=ctx.actor_dict,
+            at=ctx.at,
+            auto_close_after=self.auto_close_after,
+            meta=ctx.meta,
+            organization_id=uow.organization_of(fields["requester"]),
+        )
+        uow.stage(ticket)
+        return ticket
 
     def update_ticket(
         self,
@@ -222,6 +234,7 @@ class TicketApplication(Application[UUID]):
                 actor=ctx.actor_dict,
                 at=ctx.at,
                 auto_close_after=self.auto_close_after,
+                organization_of=uow.organization_of,
                 meta=ctx.meta,
             )
             uow.stage(ticket)
@@ -414,6 +427,7 @@ class TicketApplication(Application[UUID]):
             auto_close_after=self.auto_close_after,
             meta=ctx.meta,
             source_key=source_key,
+            organization_id=uow.organization_of(source.requester),
         )
         uow.stage(follow_up)
         if key:

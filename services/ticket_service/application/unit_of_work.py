@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.organization import OrganizationDirectory
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
@@ -37,6 +38,8 @@ class UnitOfWork:
         self.receipt_keys: list[str] = []
         self._receipts: dict[str, Receipt] = {}
         self._next_number = first_number
+        self._directory: OrganizationDirectory | None = None
+        self._directory_read = False
 
     def ticket(self, *, number: int | None = None, ticket_id: UUID | None = None) -> Ticket:
         if ticket_id is None:
@@ -47,6 +50,15 @@ class UnitOfWork:
         if isinstance(staged, Ticket):
             return staged
         return self.app.get_ticket_by_id(ticket_id, number=number)
+
+    def organization_of(self, requester: str) -> str | None:
+        """The organization a new ticket of ``requester`` belongs to; the directory is read
+        once per batch (so one batch resolves every ticket against the same directory)."""
+        if not self._directory_read:
+            self._directory = self.app.organizations.current()
+            self._directory_read = True
+        directory = self._directory
+        return directory.organization_for(requester) if directory is not None else None
 
     def take_number(self) -> int:
         number = self._next_number

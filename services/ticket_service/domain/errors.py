@@ -29,6 +29,22 @@ class TicketNotFound(DomainError):
     code = "ticket_not_found"
 
 
+class FreeMailDomain(InvalidRequest):
+    """An organization tried to claim a free-mail domain (422)."""
+
+    code = "free_mail_domain"
+
+
+class ClaimConflict(DomainError):
+    """A member address or a domain already belongs to another organization (409)."""
+
+    code = "claim_conflict"
+
+
+class OrganizationNotFound(DomainError):
+    code = "organization_not_found"
+
+
 class TicketClosed(DomainError):
     """The ticket is closed; nothing but a follow-up can continue the conversation (409)."""
 

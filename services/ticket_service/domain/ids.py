@@ -8,6 +8,7 @@ from uuid import UUID, uuid5
 
 NAMESPACE = UUID("6f1c1d2e-8a4b-4f7e-9a43-1d0c2b8e5a10")
 POLICY_ID = uuid5(NAMESPACE, "auto-close-policy")
+ORGANIZATION_DIRECTORY_ID = uuid5(NAMESPACE, "organization-directory")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 
 

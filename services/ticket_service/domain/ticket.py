@@ -48,6 +48,10 @@ UPDATABLE_FIELDS = frozenset(
 
 
 class Ticket(Aggregate):
+    organization_id: str | None = None
+    """Set at creation (None: the requester was in no organization); the class default
+    serves tickets stored before organizations existed."""
+
     @staticmethod
     def create_id(number: int) -> UUID:
         return ticket_id_for(number)
@@ -67,8 +71,11 @@ class Ticket(Aggregate):
         meta: Meta | None = None,
         follow_up_of: dict[str, Any] | None = None,
         source_key: str | None = None,
+        organization_id: str | None = None,
     ) -> Ticket:
-        """A new ticket, in any active status but never ``closed``."""
+        """A new ticket, in any active status but never ``closed``. ``organization_id``:
+        the requester's organization, resolved by the application when the ticket is
+        created and kept for good (organizations changing later move no ticket)."""
         status = Status(fields.get("status", Status.NEW))
         if status == Status.CLOSED:
             raise errors.InvalidRequest(
@@ -87,6 +94,7 @@ class Ticket(Aggregate):
             solve=solve,
             follow_up_of=follow_up_of,
             source_key=source_key,
+            organization_id=organization_id,
         )
 
     @classmethod
@@ -102,8 +110,11 @@ class Ticket(Aggregate):
         auto_close_after: Period,
         meta: Meta | None = None,
         source_key: str | None = None,
+        organization_id: str | None = None,
     ) -> Ticket:
-        """A new ticket continuing a closed one. The source is read, never changed."""
+        """A new ticket continuing a closed one. The source is read, never changed. Like
+        every new ticket, it belongs to the requester's organization of now (given by the
+        caller), not necessarily the original's."""
         if source.status != Status.CLOSED:
             raise errors.NotClosed(
                 f"Ticket #{source.number} is {source.status}, not closed: reply on it instead.",
@@ -124,6 +135,7 @@ class Ticket(Aggregate):
             meta=meta,
             follow_up_of={"number": source.number, "id": str(source.id)},
             source_key=source_key,
+            organization_id=organization_id,
         )
 
     @event("Created")
@@ -139,6 +151,7 @@ class Ticket(Aggregate):
         solve: dict[str, Any] | None,
         follow_up_of: dict[str, Any] | None,
         source_key: str | None,
+        organization_id: str | None = None,
     ) -> None:
         self.number = number
         self.subject: str = fields["subject"]
@@ -156,6 +169,7 @@ class Ticket(Aggregate):
         self.created_by = actor
         self.follow_up_of = follow_up_of
         self.source_key = source_key
+        self.organization_id = organization_id
         self.created_at = at
         self.updated_at = at
         self.solve_id = 0
@@ -193,8 +207,12 @@ class Ticket(Aggregate):
         at: datetime,
         auto_close_after: Period,
         meta: Meta | None = None,
+        organization_of: Callable[[str], str | None] | None = None,
     ) -> None:
-        """Change fields and/or status. No-op values are dropped; nothing left, no event."""
+        """Change fields and/or status. No-op values are dropped; nothing left, no event.
+        A new requester brings the ticket into their organization of now
+        (``organization_of``; without it, into none), recorded in the same change: a ticket
+        is never shown to an organization its requester is not in."""
         role = Role(actor["role"])
         unknown = sorted(set(changes) - UPDATABLE_FIELDS)
         if unknown:
@@ -212,6 +230,10 @@ class Ticket(Aggregate):
             status = Status(status)
             if status == Status.NEW:
                 raise errors.InvalidTransition("Nothing moves back to new.")
+        if "requester" in changes:
+            organization_id = organization_of(changes["requester"]) if organization_of else None
+            if organization_id != self.organization_id:
+                changes["organization_id"] = organization_id
         if changes:
             self._updated(changes=changes, actor=actor, at=at, meta=self._meta(meta))
         if status == Status.CLOSED:

@@ -16,7 +16,7 @@ def token(
     ],
     email: Annotated[str | None, typer.Option(help="The caller's email.")] = None,
     sub: Annotated[str | None, typer.Option(help="Token subject (default: the email).")] = None,
-    org: Annotated[str | None, typer.Option(help="Organization (email domain).")] = None,
+    org: Annotated[str | None, typer.Option(help="Organization id.")] = None,
     org_wide: Annotated[
         bool, typer.Option("--org-wide", help="See the organization's tickets.")
     ] = False,

@@ -53,6 +53,7 @@ def test_ticket_open_stores_the_constructor_event() -> None:
         solve=None,
         follow_up_of=None,
         source_key=None,
+        organization_id=None,
         **common,
     )
     ours, theirs = _stored(opened), _stored(constructed)

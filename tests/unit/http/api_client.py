@@ -41,6 +41,21 @@ class Api:
         assert r.status_code == 201, r.text
         return r.json()
 
+    def organization(
+        self, name: str, *, members: list[str] | None = None, domains: list[str] | None = None
+    ) -> dict[str, Any]:
+        r = self.client.post(
+            "/api/v1/organizations",
+            json={"name": name, "members": members or [], "domains": domains or []},
+            headers=self.headers("admin"),
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def org_viewer(self, email: str, organization_id: str) -> dict[str, str]:
+        """An org-wide requester token naming the organization's id."""
+        return self.headers("requester", email=email, org=organization_id, org_wide=True)
+
     def close(self, number: int) -> dict[str, Any]:
         r = self.client.patch(
             f"/api/v1/tickets/{number}",

@@ -200,8 +200,10 @@ def test_help_center_shows_closed_as_solved_read_only(api: Api) -> None:
 
 
 def test_org_wide_requester_sees_history_but_cannot_follow_up(api: Api) -> None:
-    number = api.closed_ticket()["number"]
-    colleague = api.headers("requester", email="dora@example.com", org="example.com", org_wide=True)
+    org = api.organization("History Corp", domains=["history.example"])
+    other = api.organization("Other Corp", domains=["other-history.example"])
+    number = api.closed_ticket("ann@history.example")["number"]
+    colleague = api.org_viewer("dora@history.example", org["id"])
     r = api.client.get(f"/helpcenter/v1/requests/{number}", headers=colleague)
     assert r.status_code == 200
     assert (r.json()["read_only"], r.json()["can_follow_up"]) == (True, False)
@@ -209,9 +211,9 @@ def test_org_wide_requester_sees_history_but_cannot_follow_up(api: Api) -> None:
     assert number in {x["number"] for x in listed["requests"]}
     r = api.client.post(f"/helpcenter/v1/requests/{number}/follow-ups", headers=colleague)
     assert r.status_code == 403
-    stranger = api.headers("requester", email="dora@example.com")
+    stranger = api.headers("requester", email="dora@history.example")
     assert api.client.get(f"/helpcenter/v1/requests/{number}", headers=stranger).status_code == 404
-    other_org = api.headers("requester", email="eve@example.net", org="example.net", org_wide=True)
+    other_org = api.org_viewer("eve@other-history.example", other["id"])
     assert api.client.get(f"/helpcenter/v1/requests/{number}", headers=other_org).status_code == 404
 
 

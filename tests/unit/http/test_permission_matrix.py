@@ -3,9 +3,9 @@ status code of design §9. The table below is the whole specification of this te
 
 Ticket kinds: ``active`` and ``closed`` belong to the requester ann@example.com (the
 requester role's token); ``other`` is an active ticket of bob@example.org. ``-`` rows take
-no ticket. Each case runs on freshly created tickets. Integrations may set ``closed``
-(a no-op on a closed ticket) and edit the integration-editable fields of a closed ticket;
-nobody reopens one.
+no ticket; ``org`` is an organization. Each case runs on freshly created tickets (or a fresh
+organization). Integrations may set ``closed`` (a no-op on a closed ticket) and edit the
+integration-editable fields of a closed ticket; nobody reopens one.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ view_closed            | -      | 200   | 200        | 200   | 200   | 403      
 get_auto_close         | -      | 200   | 200        | 200   | 200   | 403         | 403
 put_auto_close         | -      | 403   | 403        | 200   | 200   | 403         | 403
 put_auto_close_invalid | -      | 403   | 403        | 422   | 422   | 403         | 403
+list_organizations     | -      | 200   | 200        | 200   | 200   | 403         | 403
+get_organization       | org    | 200   | 200        | 200   | 200   | 403         | 403
+create_organization    | -      | 403   | 403        | 201   | 201   | 403         | 403
+create_org_free_mail   | -      | 403   | 403        | 422   | 422   | 403         | 403
+update_organization    | org    | 403   | 403        | 200   | 200   | 403         | 403
+delete_organization    | org    | 403   | 403        | 204   | 204   | 403         | 403
 list_requests          | -      | 403   | 403        | 403   | 403   | 403         | 200
 get_request            | active | 403   | 403        | 403   | 403   | 403         | 200
 get_request            | closed | 403   | 403        | 403   | 403   | 403         | 200
@@ -93,6 +99,16 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "get_auto_close": ("GET", "/api/v1/settings/auto-close", None),
     "put_auto_close": ("PUT", "/api/v1/settings/auto-close", {"after_days": 7}),
     "put_auto_close_invalid": ("PUT", "/api/v1/settings/auto-close", {"after_days": 29}),
+    "list_organizations": ("GET", "/api/v1/organizations", None),
+    "get_organization": ("GET", "/api/v1/organizations/{n}", None),
+    "create_organization": ("POST", "/api/v1/organizations", {"name": "Matrix org"}),
+    "create_org_free_mail": (
+        "POST",
+        "/api/v1/organizations",
+        {"name": "Free", "domains": ["gmail.com"]},
+    ),
+    "update_organization": ("PATCH", "/api/v1/organizations/{n}", {"name": "Renamed"}),
+    "delete_organization": ("DELETE", "/api/v1/organizations/{n}", None),
     "list_requests": ("GET", "/helpcenter/v1/requests", None),
     "get_request": ("GET", "/helpcenter/v1/requests/{n}", None),
     "comment_request": ("POST", "/helpcenter/v1/requests/{n}/comments", {"body": "thanks"}),
@@ -128,7 +144,7 @@ def test_matrix_covers_every_endpoint(api: Api) -> None:
 
     covered = {REQUESTS[c.operation][0] + " " + REQUESTS[c.operation][1] for c in cases()}
     routes = {
-        f"{method} {route.path}".replace("{number}", "{n}")
+        f"{method} {route.path}".replace("{number}", "{n}").replace("{organization_id}", "{n}")
         for route in api.client.app.routes  # type: ignore[attr-defined]
         if getattr(route, "name", None) in ROLE_TABLE
         for method in route.methods
@@ -136,7 +152,7 @@ def test_matrix_covers_every_endpoint(api: Api) -> None:
     assert routes <= covered, routes - covered
 
 
-def fill(value: Any, number: int) -> Any:
+def fill(value: Any, number: int | str) -> Any:
     if isinstance(value, dict):
         return {k: fill(v, number) for k, v in value.items()}
     if isinstance(value, list):
@@ -144,7 +160,10 @@ def fill(value: Any, number: int) -> Any:
     return number if value == "{n}" else value
 
 
-def ticket_for(api: Api, kind: str) -> int:
+def target_for(api: Api, kind: str) -> int | str:
+    """A ticket number, or an organization's id for ``org``."""
+    if kind == "org":
+        return str(api.organization("Matrix target")["id"])
     if kind == "active":
         return int(api.create()["number"])
     if kind == "closed":
@@ -157,7 +176,7 @@ def ticket_for(api: Api, kind: str) -> int:
 @pytest.mark.parametrize("case", cases(), ids=str)
 def test_permission_matrix(api: Api, case: Case) -> None:
     method, path, body = REQUESTS[case.operation]
-    number = ticket_for(api, case.kind)
+    number = target_for(api, case.kind)
     response = api.client.request(
         method,
         path.replace("{n}", str(number)),

@@ -16,6 +16,7 @@ from services.ticket_service.adapters.http import (
     problems,
     routes_health,
     routes_helpcenter,
+    routes_organizations,
     routes_settings,
     routes_tickets,
     routes_views,
@@ -101,6 +102,7 @@ API_ROUTERS = (
     routes_tickets.router,
     routes_views.router,
     routes_settings.router,
+    routes_organizations.router,
     routes_helpcenter.router,
 )
 """The routers of the agent, integration and help-center APIs: every route behind

@@ -12,7 +12,11 @@ from starlette.concurrency import run_in_threadpool
 
 from contracts.common import Channel
 from services.ticket_service.adapters.http import presenters, schemas
-from services.ticket_service.adapters.http.audience import Audience, audience
+from services.ticket_service.adapters.http.audience import (
+    Audience,
+    audience,
+    viewer_organization,
+)
 from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
@@ -57,7 +61,8 @@ def visible(svc: Services, number: int, claims: Claims) -> tuple[Ticket, Audienc
         ticket = svc.tickets.get_ticket(number)
     except errors.TicketNotFound:
         raise not_found(number) from None
-    seen_as = audience(claims, ticket.requester, ticket.cc)
+    viewer_org = viewer_organization(claims, svc.tickets.organizations)
+    seen_as = audience(claims, ticket.requester, ticket.cc, ticket.organization_id, viewer_org)
     if seen_as == Audience.NONE:
         raise not_found(number)
     return ticket, seen_as
@@ -88,17 +93,20 @@ async def list_requests(
     newest first; closed ones show as ``solved``."""
     svc = services_of(request)
     after = parse_cursor(cursor)
-    org = claims.org if claims.org_wide else None
 
-    def read() -> Page:
+    def read() -> tuple[Page, str | None]:
+        org = viewer_organization(claims, svc.tickets.organizations)
         svc.views.catch_up()
-        return svc.views.requests(claims.email or "", org, after, limit)
+        return svc.views.requests(claims.email or "", org, after, limit), org
 
-    page = await run_in_threadpool(read)
+    page, org = await run_in_threadpool(read)
     return schemas.RequestPage(
         requests=[
             schemas.Request(
-                **presenters.request_fields(d, audience(claims, d["requester"], d["cc"]))
+                **presenters.request_fields(
+                    d,
+                    audience(claims, d["requester"], d["cc"], d.get("organization_id"), org),
+                )
             )
             for d in page.docs
         ],

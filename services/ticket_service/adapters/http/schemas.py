@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
+from contracts.email_address import EmailStr
 from contracts.events import Event
+from services.ticket_service.domain.organization import MAX_DOMAINS, MAX_MEMBERS, NAME_MAX
 
 MAX_NUMBER = 10**12
 """Ticket numbers above this are refused (422) before reaching the store."""
@@ -79,6 +81,9 @@ class Ticket(BaseModel):
     solved_at: datetime | None
     closed_at: datetime | None
     follow_up_of: TicketRef | None
+    organization_id: UUID | None = Field(
+        None, description="The requester's organization when the ticket was created."
+    )
     version: int
     follow_ups: list[int] | None = Field(
         None, description="Numbers of the follow-ups of this ticket (integration role only)."
@@ -152,6 +157,59 @@ class EventHistory(BaseModel):
 class AutoCloseOut(BaseModel):
     after_days: int | float = Field(description="The period in days (fractional below a day).")
     after_seconds: int
+
+
+OrganizationName = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+Domain = Annotated[str, Field(min_length=1, max_length=253, examples=["example.com"])]
+Members = Annotated[
+    list[EmailStr],
+    Field(max_length=MAX_MEMBERS, description="Member email addresses."),
+]
+Domains = Annotated[
+    list[Domain],
+    Field(
+        max_length=MAX_DOMAINS,
+        description=(
+            "Claimed email domains: their users' new tickets belong to the organization "
+            "(explicit members first). Free-mail domains are refused."
+        ),
+    ),
+]
+
+
+class OrganizationIn(Body):
+    name: OrganizationName
+    members: Members = Field(default_factory=list)
+    domains: Domains = Field(default_factory=list)
+
+
+class OrganizationPatch(Body):
+    """Replace the fields that are given; the others stay."""
+
+    name: OrganizationName | None = None
+    members: Members | None = None
+    domains: Domains | None = None
+
+    @model_validator(mode="after")
+    def no_nulls(self) -> OrganizationPatch:
+        nulls = sorted(n for n in self.model_fields_set if getattr(self, n) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave it out to keep it.")
+        return self
+
+
+class Organization(BaseModel):
+    id: UUID
+    name: str
+    members: list[str]
+    domains: list[str]
+    created_at: datetime
+    updated_at: datetime
+    version: int
+
+
+class OrganizationList(BaseModel):
+    organizations: list[Organization]
 
 
 class Health(BaseModel):

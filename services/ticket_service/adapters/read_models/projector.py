@@ -221,9 +221,10 @@ class TicketViews:
         )
 
     def requests(self, email: str, org: str | None, cursor: int | None, limit: int) -> Page:
-        """The caller's and CC'd tickets (and, with ``org``, the organization's)."""
+        """The caller's and CC'd tickets (and, with ``org``, an organization id, the tickets
+        created in that organization)."""
         email = email.lower()
-        if org is None:
+        if not org:
             return self._page(
                 "SELECT t.doc FROM helpdesk_view_participants p JOIN helpdesk_view_tickets t "
                 "ON t.number = p.number WHERE p.email = ? AND p.number < ? "

@@ -43,6 +43,7 @@ def apply(docs: dict[int, Doc], envelope: ev.EventEnvelope, position: int) -> in
             "solved_at": at if data["status"] == Status.SOLVED else None,
             "closed_at": None,
             "follow_up_of": data.get("follow_up_of"),
+            "organization_id": data.get("organization_id"),
             "version": envelope.version,
             "closed_position": None,
         }
@@ -67,14 +68,10 @@ def apply(docs: dict[int, Doc], envelope: ev.EventEnvelope, position: int) -> in
     return number
 
 
-def organization_of_email(email: str) -> str:
-    """An organization is named by its email domain."""
-    return email.rsplit("@", 1)[-1].lower()
-
-
 def organization_of(doc: Doc) -> str:
-    """A ticket belongs to its requester's organization."""
-    return organization_of_email(str(doc["requester"]))
+    """The organization the ticket got when it was created, for the indexed column: its id,
+    or ``""`` for none (no organization id is empty, so no org-wide viewer matches it)."""
+    return str(doc.get("organization_id") or "")
 
 
 def participants_of(doc: Doc) -> set[str]:
