@@ -18,6 +18,7 @@ from services.ticket_service.adapters.http import json_body
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.numerals import ascii_number
 from tests.unit.http.api_client import SECRET, Api
+from tests.unit.http.route_callers import allowed_role, filled_path
 
 BOUNDED = settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -100,9 +101,9 @@ def _json_body_routes(api: Api) -> list[tuple[str, str, str]]:
                 continue
             number = "2" if operation["operationId"].startswith("follow_up") else "1"
             number = "2" if operation["operationId"] == "create_follow_up" else number
-            role = "requester" if template.startswith("/helpcenter") else "agent"
-            role = "admin" if operation["operationId"] == "put_auto_close" else role
-            routes.append((method.upper(), template.replace("{number}", number), role))
+            role = allowed_role(operation["operationId"])
+            path = filled_path(template, number)
+            routes.append((method.upper(), path, role))
     return routes
 
 

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from services.settings import Settings
 from services.ticket_service.adapters.http.app import create_app
 from tests.unit.http.api_client import SECRET, Api
+from tests.unit.http.route_callers import allowed_role, filled_path
 
 WRONG: dict[str, list[Any]] = {
     "integer": ["7", True, 7.0, 7.5],
@@ -59,9 +60,8 @@ def _typed_fields(document: dict[str, Any]) -> list[tuple[str, str, str, str, An
             if "application/json" not in content:
                 continue
             body = _resolve(document, content["application/json"]["schema"])
-            role = "requester" if template.startswith("/helpcenter") else "agent"
-            role = "admin" if operation["operationId"] == "put_auto_close" else role
-            path = template.replace("{number}", "1")
+            role = allowed_role(operation["operationId"])
+            path = filled_path(template)
             for field, schema in body.get("properties", {}).items():
                 targets = [(field, _types(document, schema))]
                 resolved = _resolve(document, schema)

@@ -23,6 +23,7 @@ from services.ticket_service.adapters.http import (
 )
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
 from services.ticket_service.adapters.http.fast_lane import FastLane
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
 from services.ticket_service.adapters.http.openapi_links import add_links
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
@@ -112,12 +113,15 @@ API_ROUTERS = (
 def check_role_table(routers: Iterable[APIRouter] = API_ROUTERS) -> None:
     """Every API route depends on :func:`authorize` (as its ``claims`` parameter: a
     router-wide dependency as well would cost every request a second pass through it) and
-    has a row in the role table."""
-    unguarded, missing = [], []
+    has a row in the role table; every route reads its JSON body through
+    :class:`JSONRoute` (the nesting limit and 400 ``invalid_json``)."""
+    unguarded, missing, unlimited = [], [], []
     for router in routers:
         for route in router.routes:
             if not isinstance(route, APIRoute):
                 continue
+            if not isinstance(route, JSONRoute):
+                unlimited.append(route.name)
             if not any(d.call is authorize for d in route.dependant.dependencies):
                 unguarded.append(route.name)
             elif route.name not in ROLE_TABLE:
@@ -126,6 +130,8 @@ def check_role_table(routers: Iterable[APIRouter] = API_ROUTERS) -> None:
         raise RuntimeError(f"API routes without the authorize dependency: {unguarded}")
     if missing:
         raise RuntimeError(f"Routes missing from the role table: {missing}")
+    if unlimited:
+        raise RuntimeError(f"API routes not reading bodies through JSONRoute: {unlimited}")
 
 
 def openapi_json() -> str:

@@ -15,12 +15,13 @@ from services.ticket_service.adapters.http.deps import (
     context,
     services_of,
 )
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import documented
 from services.ticket_service.adapters.http.routes_tickets import IdempotencyKey, scoped_key
 from services.ticket_service.application import organizations
 from services.ticket_service.domain.organization import Organization
 
-router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"])
+router = APIRouter(prefix="/api/v1/organizations", tags=["organizations"], route_class=JSONRoute)
 
 OrganizationId = Annotated[UUID, Path(description="The organization's id.")]
 
