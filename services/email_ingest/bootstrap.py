@@ -22,6 +22,7 @@ from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.adapters.topics import ensure_topics
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 
 INDEX_FILE = "email-index.sqlite3"
@@ -60,7 +61,7 @@ async def run_email_ingest(
     resolve_wait: float = 10.0,
 ) -> AsyncIterator[EmailIngest]:
     if not settings.kafka_bootstrap:
-        raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+        raise MissingSetting("email ingest", "HELPDESK_KAFKA_BOOTSTRAP")
     await ensure_topics(settings.kafka_bootstrap, [settings.topic_events, settings.topic_commands])
     support = SupportAddress(settings.support_address)
     index = SqliteTicketIndex(index_path or Path(settings.data_dir) / INDEX_FILE)

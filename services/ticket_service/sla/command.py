@@ -113,7 +113,9 @@ def audit_kafka(
     from services.ticket_service.sla.sources.kafka import KafkaReadStats, kafka_facts
 
     if not settings.kafka_bootstrap:
-        raise typer.BadParameter("set HELPDESK_KAFKA_BOOTSTRAP", param_hint="--source kafka")
+        from services.operator_errors import MissingSetting
+
+        raise MissingSetting("sla audit --source kafka", "HELPDESK_KAFKA_BOOTSTRAP")
     bootstrap = settings.kafka_bootstrap
     audit = Audit(policy, as_of=as_of, rows=rows)
     stats = KafkaReadStats()
