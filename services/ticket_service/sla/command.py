@@ -74,6 +74,7 @@ def audit_store(
 ) -> AuditResult:
     """``jobs``: worker processes (None: one per CPU; long histories on SQLite or
     PostgreSQL only — see :mod:`services.ticket_service.sla.parallel`)."""
+    from services.ticket_service.adapters.event_store import require_existing_store
     from services.ticket_service.bootstrap import build_application
     from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
     from services.ticket_service.sla.sources.store import (
@@ -82,6 +83,7 @@ def audit_store(
         store_facts,
     )
 
+    require_existing_store(settings)
     app = build_application(settings)
     total = app.recorder.max_notification_id() or 0
     splittable = narrow_reader_applies(app) and fast_reader_applies(app)

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.http import (
     problems,
+    routes_dead_letters,
     routes_health,
     routes_helpcenter,
     routes_settings,
@@ -98,6 +99,7 @@ API_ROUTERS = (
     routes_views.router,
     routes_settings.router,
     routes_helpcenter.router,
+    routes_dead_letters.router,
 )
 """The routers of the agent, integration and help-center APIs: every route behind
 :func:`authorize`."""

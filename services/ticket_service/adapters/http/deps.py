@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from services.settings import Settings
+from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http.auth import Claims, InvalidToken, decode_token
 from services.ticket_service.adapters.http.permissions import allowed
 from services.ticket_service.adapters.http.problems import ProblemError
@@ -34,6 +35,7 @@ class Services:
     tickets: TicketApplication
     views: TicketViews
     commits: GroupCommitter
+    dead_letters: DeadLetterStore
 
 
 class ServiceHolder:
@@ -51,7 +53,9 @@ class ServiceHolder:
                 if self._services is None:
                     app = self._factory()
                     commits = GroupCommitter(app, on_commit=count_group_commit)
-                    self._services = Services(self.settings, app, TicketViews(app), commits)
+                    self._services = Services(
+                        self.settings, app, TicketViews(app), commits, DeadLetterStore(app)
+                    )
         return self._services
 
     def close(self) -> None:

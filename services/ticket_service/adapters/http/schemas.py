@@ -4,13 +4,17 @@ in ``contracts/``; these are the API's own shapes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
+from contracts.dead_letters import DeadLetter
 from contracts.events import Event
+
+if TYPE_CHECKING:
+    from services.ticket_service.adapters.dead_letter_store import StoredDeadLetter
 
 MAX_NUMBER = 10**12
 """Ticket numbers above this are refused (422) before reaching the store."""
@@ -152,3 +156,27 @@ class AutoCloseOut(BaseModel):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class DeadLetterOut(DeadLetter):
+    """A dead letter kept in the ticket store, with what operators did with it."""
+
+    status: Literal["pending", "retried"] = Field(
+        description="pending: not retried yet; retried: its original command was "
+        "republished to the commands topic."
+    )
+    retries: int = Field(description="How many times it was republished.")
+    retried_at: datetime | None = None
+
+    @classmethod
+    def of(cls, kept: StoredDeadLetter) -> DeadLetterOut:
+        return cls(
+            **kept.letter.model_dump(),
+            status=kept.status,
+            retries=kept.retries,
+            retried_at=kept.retried_at,
+        )
+
+
+class DeadLetterPage(BaseModel):
+    dead_letters: list[DeadLetterOut] = Field(description="Oldest first.")
