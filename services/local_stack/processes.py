@@ -37,8 +37,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """Whether a TCP server could bind ``127.0.0.1:port`` right now."""
+    """Whether a TCP server could bind ``127.0.0.1:port`` right now (with SO_REUSEADDR,
+    as servers do: connections in TIME_WAIT do not count, a listener does)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
