@@ -158,7 +158,7 @@ def test_kill_9_of_the_supervisor_leaves_no_service_behind(tmp_path: Path) -> No
             assert service in names, names
         supervisor.kill()  # SIGKILL: no handler runs
         stack.process.wait(10)
-        gone, alive = psutil.wait_procs(children, timeout=30)
+        _gone, alive = psutil.wait_procs(children, timeout=30)
         assert alive == [], [p.cmdline() for p in alive]
         assert port_is_free(stack.http_port) and port_is_free(stack.smtp_port)
         # And the data directory is free for the next run at once.
