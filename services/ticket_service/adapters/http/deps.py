@@ -17,6 +17,7 @@ from starlette.requests import HTTPConnection
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http.auth import Claims, InvalidToken, decode_token
+from services.ticket_service.adapters.http.hints import hint_for
 from services.ticket_service.adapters.http.permissions import allowed
 from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.metrics import HTTP_GROUP_COMMANDS, HTTP_GROUP_COMMITS
@@ -154,5 +155,9 @@ async def grouped(
 
 def _closed(error: errors.TicketClosed, follow_up_url: str | None) -> ProblemError:
     return ProblemError(
-        409, error.code, error.message, hint=error.hint, follow_up_url=follow_up_url
+        409,
+        error.code,
+        error.message,
+        hint=hint_for(error, path=follow_up_url or "/api/"),
+        follow_up_url=follow_up_url,
     )
