@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
@@ -22,8 +23,10 @@ from services.ticket_service.adapters.http import (
     routes_views,
 )
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
+from services.ticket_service.adapters.http.docs_ui import install_docs
 from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
+from services.ticket_service.adapters.http.openapi_headers import declare_response_headers
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
@@ -75,7 +78,10 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
         telemetry=NO_TELEMETRY,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
+    install_docs(app, TITLE)
     app.state.services = holder
     problems.install(app)
     for router in (routes_health.router, *API_ROUTERS):
@@ -85,7 +91,20 @@ def create_app(
         app.add_middleware(FastLane)  # added first: it runs inside the observability layer
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
+    _document_response_headers(app)
     return app
+
+
+def _document_response_headers(app: FastAPI) -> None:
+    """FastAPI's generated document, plus the response headers the routes set."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_response_headers(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def metrics() -> Response:

@@ -35,7 +35,13 @@ class RequestCommentIn(Body):
 
 
 class FollowUpIn(Body):
-    body: str = Field(default="", max_length=100_000)
+    body: str = Field(
+        default="",
+        max_length=100_000,
+        description="The new message: the follow-up's description starts with a reference "
+        "to the original ticket (#n), followed by this text. Optional (the body itself may "
+        "be left out).",
+    )
 
 
 class BulkIn(Body):
@@ -153,9 +159,20 @@ class AutoCloseOut(BaseModel):
     after_seconds: int
 
 
+class Liveness(BaseModel):
+    """``GET /healthz``: the process answers."""
+
+    status: Literal["ok"] = "ok"
+
+
 class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = Field(default_factory=dict)
+    """``GET /readyz``: ``ok`` when every check passes, else ``unavailable`` (503)."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(
+        default_factory=dict,
+        description='Each dependency checked: "ok" or "error: <what>".',
+    )
 
 
 class DeadLetterOut(DeadLetter):
