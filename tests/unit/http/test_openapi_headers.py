@@ -4,9 +4,8 @@ real answer."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import httpx
 
