@@ -22,6 +22,12 @@ def root(ctx: typer.Context) -> None:
     """Helpdesk ticket lifecycle. Settings are HELPDESK_* environment variables; the local
     stack's addresses (HELPDESK_KAFKA_BOOTSTRAP, HELPDESK_REDIS_URL) are read from
     HELPDESK_DATA_DIR/stack.json (./var) when unset."""
+    import logging
+
+    # Library warnings (aiokafka's "Unable connect to …") would otherwise reach the terminal
+    # through logging's last-resort handler beside the one-line error; the services replace
+    # this with their JSON handler (services/logging_setup.py).
+    logging.getLogger().addHandler(logging.NullHandler())
     if ctx.invoked_subcommand != "stack":  # the stack itself decides its addresses
         from services.settings import apply_stack_file
 
