@@ -18,3 +18,11 @@ def test_the_docs_page_needs_nothing_from_outside(api: Api) -> None:
         assert api.client.get(asset).status_code == 200, asset
     assert "openapi.json" in page.text
     assert api.client.get("/redoc").status_code == 404  # ReDoc would need a CDN
+
+
+def test_healthz_answers_exactly_its_documented_shape(api: Api) -> None:
+    assert api.client.get("/healthz").json() == {"status": "ok"}  # docs/api.md#health
+    document = api.client.get("/openapi.json").json()
+    schema = document["paths"]["/healthz"]["get"]["responses"]["200"]["content"]
+    ref = schema["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    assert set(document["components"]["schemas"][ref]["properties"]) == {"status"}

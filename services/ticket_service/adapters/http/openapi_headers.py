@@ -40,7 +40,9 @@ EVERY_RESPONSE = ("X-Correlation-ID",)
 
 
 def declare_response_headers(document: dict[str, Any]) -> dict[str, Any]:
-    """Add the response headers to ``document`` (an OpenAPI dict, changed in place)."""
+    """Add the response headers to ``document`` (an OpenAPI dict, changed in place): each
+    described once under ``components.headers``, referenced from the responses."""
+    document.setdefault("components", {})["headers"] = dict(HEADERS)
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -50,5 +52,5 @@ def declare_response_headers(document: dict[str, Any]) -> dict[str, Any]:
                 names = (*ROUTE_HEADERS.get((name, status), ()), *EVERY_RESPONSE)
                 headers = response.setdefault("headers", {})
                 for header in names:
-                    headers[header] = HEADERS[header]
+                    headers[header] = {"$ref": f"#/components/headers/{header}"}
     return document
