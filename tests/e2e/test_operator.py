@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -77,6 +78,26 @@ async def produce_poison(bootstrap: str, value: bytes) -> None:
         await producer.stop()
 
 
+SERVICE_LINE = re.compile(r"^\s*(tickets-http|tickets-worker|closer|email) \| (.*)$")
+
+
+def assert_every_service_line_is_json(output: str) -> None:
+    """Every line a service wrote (the supervisor prefixes them with its name) is one JSON
+    object: no library's coloured text in between."""
+    seen = 0
+    for line in output.splitlines():
+        match = SERVICE_LINE.match(line)
+        if match is None or match.group(2).startswith("exited with"):  # the supervisor's
+            continue
+        seen += 1
+        try:
+            record = json.loads(match.group(2))
+        except ValueError:
+            raise AssertionError(f"not JSON: {line!r}") from None
+        assert isinstance(record, dict) and "event" in record and "level" in record, line
+    assert seen > 0
+
+
 def dead_letters(stack: Stack) -> list[dict[str, object]]:
     with stack.http("admin") as client:
         response = client.get("/api/v1/dead-letters")
@@ -134,6 +155,7 @@ def test_ready_cli_single_instance_dead_letters_and_graceful_stop(tmp_path: Path
         assert "Unclosed" not in stop_output, stop_output
         assert "Traceback" not in stop_output, stop_output
         assert json.loads((stack.data_dir / "stack.json").read_text())["status"] == "stopped"
+        assert_every_service_line_is_json(stack.log.read_text(errors="replace"))
 
         stack.start()
         assert [d["dead_letter_id"] for d in dead_letters(stack)] == [
