@@ -186,3 +186,26 @@ async def test_the_cli_lists_shows_retries_and_purges_dead_letters(
     assert purged.exit_code == 0 and "purged 1 dead letter(s)" in purged.output, purged.output
     remaining = DeadLetterStore(app).oldest()
     assert [k.status for k in remaining] == ["pending"]
+
+
+def test_a_retry_without_a_broker_is_a_503_problem_and_the_dead_letter_stays_pending(
+    app: TicketApplication, settings: Settings
+) -> None:
+    from services.ticket_service.adapters.kafka.command_records import (
+        PoisonMessage,
+        dead_letter_for,
+    )
+
+    class Record:
+        topic, partition, offset, timestamp = "commands", 0, 3, 1
+        key, value, headers = None, b"nope", []
+
+    letter = dead_letter_for(Record(), PoisonMessage("undecodable", "bad"), None)
+    DeadLetterStore(app).record([letter])
+    offline = settings.model_copy(update={"jwt_secret": SECRET, "kafka_bootstrap": None})
+    with TestClient(create_app(offline, app)) as client:
+        url = f"/api/v1/dead-letters/{letter.dead_letter_id}"
+        refused = client.post(f"{url}/retry", headers=bearer("owner"))
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert client.get(url, headers=bearer("owner")).json()["status"] == "pending"

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from services.operator_errors import MissingSetting
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http import schemas
 from services.ticket_service.adapters.http.deps import AuthorizedClaims, services_of
@@ -74,14 +75,16 @@ async def retry(
     """Republish the original command (key, value, headers) to the commands topic and
     mark the dead letter retried. A command that fails again becomes a new dead letter."""
     svc = services_of(request)
-    if not svc.settings.kafka_bootstrap:
-        raise ProblemError(503, "broker_not_configured", "HELPDESK_KAFKA_BOOTSTRAP is not set.")
     try:
         kept = await retry_dead_letter(
             svc.dead_letters, svc.settings, dead_letter_id, actor=f"{claims.role}:{claims.sub}"
         )
     except DeadLetterNotFound:
         raise _not_found(dead_letter_id) from None
+    except MissingSetting:
+        raise ProblemError(
+            503, "broker_not_configured", "HELPDESK_KAFKA_BOOTSTRAP is not set."
+        ) from None
     except Exception as error:
         raise ProblemError(
             503, "broker_unavailable", f"The command could not be republished: {error}."
