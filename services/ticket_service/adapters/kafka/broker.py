@@ -38,7 +38,8 @@ EVENTS_DESCRIPTION = (
 )
 DEAD_LETTER_DESCRIPTION = (
     "Messages the ticket service could not decode or validate, with the original bytes "
-    "(base64), headers, topic, partition, offset and the error."
+    "(base64), headers, topic, partition, offset and the error. A copy: each dead letter is "
+    "stored in the ticket store first (helpdesk dead-letters, /api/v1/dead-letters)."
 )
 
 
