@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import typer
 
@@ -36,6 +37,23 @@ def env() -> None:
         )
     for name, value in recorded.items():
         typer.echo(f"export {name}={shlex.quote(value)}")
+    if not _recorded_stack_running(path):
+        typer.echo(f"# note: the stack recorded in {path} is not running now", err=True)
+
+
+def _recorded_stack_running(path: Path) -> bool:
+    import json
+    import os
+
+    try:
+        recorded = json.loads(path.read_text())
+        pid = int(recorded["pid"])
+        if recorded.get("status") == "stopped":
+            return False
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return True
 
 
 def register(app: typer.Typer) -> None:

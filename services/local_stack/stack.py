@@ -37,10 +37,11 @@ from types import FrameType
 import httpx
 
 from services.local_stack.kafka_broker import tansu_process
-from services.local_stack.processes import LocalProcess, free_port, preferred_port
+from services.local_stack.processes import LocalProcess, free_port, port_is_free, preferred_port
 from services.local_stack.redis_server import redis_process, redis_url_for
 from services.local_stack.stack_lock import stack_lock
 from services.local_stack.supervisor import Child, Supervisor
+from services.operator_errors import OperatorError
 from services.settings import STACK_FILE, Settings
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
@@ -146,7 +147,22 @@ def run_stack(settings: Settings) -> None:
         _run_locked(settings)
 
 
+def _check_service_ports(settings: Settings) -> None:
+    """The services' own ports are fixed settings: a taken one is said now, naming the
+    setting, rather than as a service restarting on "address already in use"."""
+    for setting, host, port in (
+        ("HELPDESK_HTTP_PORT", settings.http_host, settings.http_port),
+        ("HELPDESK_SMTP_PORT", settings.smtp_host, settings.smtp_port),
+    ):
+        if host in ("127.0.0.1", "localhost") and not port_is_free(port):
+            raise OperatorError(
+                f"port {port} ({setting}) is taken by another program; stop it or set "
+                f"{setting} to a free port"
+            )
+
+
 def _run_locked(settings: Settings) -> None:
+    _check_service_ports(settings)
     embedded: list[LocalProcess] = []
     data_dir = str(settings.data_dir.resolve())
     env = {"HELPDESK_DATA_DIR": data_dir}

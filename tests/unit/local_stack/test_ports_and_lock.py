@@ -50,3 +50,18 @@ def test_a_second_stack_on_the_same_data_directory_is_refused_with_the_pid(
         assert "HELPDESK_DATA_DIR" in str(refused.value)
     with stack_lock(tmp_path):  # released: the next run goes ahead
         pass
+
+
+def test_a_taken_http_port_stops_the_stack_before_it_starts_anything(tmp_path: Path) -> None:
+    from services.local_stack.stack import run_stack
+    from services.operator_errors import OperatorError
+    from services.settings import Settings
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        with pytest.raises(OperatorError) as refused:
+            run_stack(Settings(data_dir=tmp_path, http_port=taken, smtp_port=free_port()))
+    assert f"port {taken} (HELPDESK_HTTP_PORT)" in str(refused.value)
+    assert not (tmp_path / "stack.json").exists()
