@@ -161,13 +161,28 @@ def _check_service_ports(settings: Settings) -> None:
             )
 
 
+def _mark_previous_run_stopped(path: Path) -> None:
+    """We hold the lock, so the run a leftover ``stack.json`` describes is over (killed
+    before it could say so): nobody waiting for ``ready`` may take it for this run."""
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(recorded, dict) and recorded.get("status") != "stopped":
+        recorded["status"] = "stopped"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(recorded, indent=2) + "\n")
+        temporary.replace(path)
+
+
 def _run_locked(settings: Settings) -> None:
+    path = settings.data_dir / STACK_FILE
+    _mark_previous_run_stopped(path)
     _check_service_ports(settings)
     embedded: list[LocalProcess] = []
     data_dir = str(settings.data_dir.resolve())
     env = {"HELPDESK_DATA_DIR": data_dir}
     info: StackInfo | None = None
-    path = settings.data_dir / STACK_FILE
     try:
         bootstrap = settings.kafka_bootstrap
         if not bootstrap:

@@ -65,3 +65,21 @@ def test_a_taken_http_port_stops_the_stack_before_it_starts_anything(tmp_path: P
             run_stack(Settings(data_dir=tmp_path, http_port=taken, smtp_port=free_port()))
     assert f"port {taken} (HELPDESK_HTTP_PORT)" in str(refused.value)
     assert not (tmp_path / "stack.json").exists()
+
+
+def test_a_killed_runs_stack_file_is_marked_stopped_before_the_next_run_starts(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    from services.local_stack.stack import run_stack
+    from services.operator_errors import OperatorError
+    from services.settings import Settings
+
+    (tmp_path / "stack.json").write_text(json.dumps({"status": "ready", "pid": 1, "env": {}}))
+    with socket.socket() as listener:  # stop the run right after the stack file is handled
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with pytest.raises(OperatorError):
+            run_stack(Settings(data_dir=tmp_path, http_port=listener.getsockname()[1]))
+    assert json.loads((tmp_path / "stack.json").read_text())["status"] == "stopped"
