@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from services.closer_worker.entrypoints import cli as closer_cli
@@ -16,8 +18,20 @@ app = typer.Typer(
 
 
 @app.callback()
-def main() -> None:
-    """Helpdesk ticket lifecycle."""
+def root(ctx: typer.Context) -> None:
+    """Helpdesk ticket lifecycle. Settings are HELPDESK_* environment variables; the local
+    stack's addresses (HELPDESK_KAFKA_BOOTSTRAP, HELPDESK_REDIS_URL) are read from
+    HELPDESK_DATA_DIR/stack.json (./var) when unset."""
+    import logging
+
+    # Library warnings (aiokafka's "Unable connect to …") would otherwise reach the terminal
+    # through logging's last-resort handler beside the one-line error; the services replace
+    # this with their JSON handler (services/logging_setup.py).
+    logging.getLogger().addHandler(logging.NullHandler())
+    if ctx.invoked_subcommand != "stack":  # the stack itself decides its addresses
+        from services.settings import apply_stack_file
+
+        apply_stack_file()
 
 
 @app.command()
@@ -31,5 +45,21 @@ def version() -> None:
 for module in (ticket_cli, closer_cli, email_cli, stack_cli):
     module.register(app)
 
+
+def main() -> None:
+    """The ``helpdesk`` entry point: an operator's problem (a missing setting, a service
+    that does not answer) is one line on standard error and exit status 2."""
+    from services.operator_errors import one_line
+
+    try:
+        app(standalone_mode=True)
+    except Exception as error:
+        message = one_line(error)
+        if message is None:
+            raise
+        print(f"helpdesk: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 if __name__ == "__main__":
-    app()
+    main()

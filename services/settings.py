@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from collections.abc import Mapping, MutableMapping
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
     relay_name: str = "ticket-events"
     """Names the relay's recorded position. A new, empty broker needs a new name, so the
     whole history is published to it (``make run`` does this for its embedded broker)."""
+
+    stack_kafka_port: int = 19092
+    """``make run``: port of the embedded broker (a free one, said so, when it is taken)."""
+    stack_redis_port: int = 16379
+    """``make run``: port of the embedded Redis (a free one, said so, when it is taken)."""
 
     redis_url: str | None = None
     database_url: str | None = None
@@ -110,6 +118,41 @@ class Settings(BaseSettings):
         if value.total_seconds() <= 0:
             raise ValueError("must be a positive duration")
         return value
+
+
+STACK_FILE = "stack.json"
+STACK_ENV = ("HELPDESK_KAFKA_BOOTSTRAP", "HELPDESK_REDIS_URL")
+"""What ``helpdesk`` commands take from a running ``make run`` stack's ``stack.json`` when
+the environment does not set it (the embedded broker's and Redis's addresses)."""
+
+
+def stack_file(environ: Mapping[str, str] = os.environ) -> Path:
+    """``<HELPDESK_DATA_DIR>/stack.json`` (``./var`` by default): written by ``make run``."""
+    return Path(environ.get("HELPDESK_DATA_DIR") or "./var") / STACK_FILE
+
+
+def read_stack_env(path: Path) -> dict[str, str]:
+    """The ``HELPDESK_*`` settings a stack file records (empty when there is none)."""
+    try:
+        recorded = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    env = recorded.get("env") if isinstance(recorded, dict) else None
+    return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+
+
+def apply_stack_file(environ: MutableMapping[str, str] = os.environ) -> dict[str, str]:
+    """Fill the stack's addresses (:data:`STACK_ENV`) from ``stack.json`` where the
+    environment leaves them unset; returns what it filled. The one place where a
+    ``helpdesk`` command finds a local stack with no settings exported."""
+    filled = {
+        name: value
+        for name, value in read_stack_env(stack_file(environ)).items()
+        if name in STACK_ENV and not environ.get(name)
+    }
+    environ.update(filled)
+    get_settings.cache_clear()
+    return filled
 
 
 @lru_cache(maxsize=1)

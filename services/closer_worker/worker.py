@@ -26,6 +26,7 @@ from services.closer_worker.application.firing import Firer, FiringPolicy, sleep
 from services.closer_worker.application.rebuild import RebuildResult, rebuild, rebuild_if_lost
 from services.closer_worker.application.scheduling import apply_events
 from services.closer_worker.config import CloserConfig
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 
 EVENTS_DESCRIPTION = (
@@ -47,7 +48,7 @@ async def _undecoded(message: object) -> None:
 class CloserWorker:
     def __init__(self, settings: Settings, config: CloserConfig | None = None) -> None:
         if not settings.kafka_bootstrap or not settings.redis_url:
-            raise ValueError("the closer needs HELPDESK_KAFKA_BOOTSTRAP and HELPDESK_REDIS_URL")
+            raise MissingSetting("the closer", "HELPDESK_KAFKA_BOOTSTRAP", "HELPDESK_REDIS_URL")
         self.settings = settings
         self.config = config = config or CloserConfig()
         self.name = uuid.uuid4().hex[:8]
@@ -55,6 +56,7 @@ class CloserWorker:
             settings.kafka_bootstrap,
             acks="all",
             enable_idempotence=settings.kafka_idempotence,
+            logger=logging.getLogger("helpdesk.closer.kafka"),  # JSON, like every log line
             log_level=logging.DEBUG,
         )
         self.store = RedisTimerStore.from_url(settings.redis_url, config.redis_prefix)

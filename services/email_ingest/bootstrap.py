@@ -30,6 +30,7 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 
 log = logging.getLogger("helpdesk.email_ingest")
@@ -140,7 +141,7 @@ async def run_email_ingest(
     resolve_wait: float = 10.0,
 ) -> AsyncIterator[EmailIngest]:
     if not settings.kafka_bootstrap:
-        raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+        raise MissingSetting("email ingest", "HELPDESK_KAFKA_BOOTSTRAP")
     await ensure_topics(settings.kafka_bootstrap, [settings.topic_events, settings.topic_commands])
     support = SupportAddress(settings.support_address)
     index = SqliteTicketIndex(index_path or Path(settings.data_dir) / INDEX_FILE)

@@ -44,7 +44,7 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-def tansu_process(port: int | None = None) -> LocalProcess:
+def tansu_process(port: int | None = None, *, die_with_parent: bool = False) -> LocalProcess:
     """A (not yet started) Tansu broker on ``127.0.0.1:port`` with memory storage."""
     binary = tansu_binary()
 
@@ -61,4 +61,6 @@ def tansu_process(port: int | None = None) -> LocalProcess:
             "memory://tansu/",
         ]
 
-    return LocalProcess("tansu", argv, ready=kafka_check, port=port)
+    return LocalProcess(
+        "tansu", argv, ready=kafka_check, port=port, die_with_parent=die_with_parent
+    )

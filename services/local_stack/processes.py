@@ -18,6 +18,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from services.local_stack.parent_death import die_with_parent
+
 LOOPBACK = "127.0.0.1"
 
 _live: set[LocalProcess] = set()
@@ -32,6 +34,33 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a TCP server could bind ``127.0.0.1:port`` right now (with SO_REUSEADDR,
+    as servers do: connections in TIME_WAIT do not count, a listener does)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def preferred_port(port: int, what: str, say: Callable[[str], object] = print) -> int:
+    """``port`` when it is free (0: any free port), else a free one, saying so through
+    ``say``: the embedded broker and Redis of ``make run`` keep stable ports when they can,
+    so outside consumers' settings survive restarts."""
+    if port and port_is_free(port):
+        return port
+    chosen = free_port()
+    if port:
+        say(
+            f"{what}: port {port} is taken (another stack or program?); using {chosen} "
+            f"instead for this run (stack.json and `helpdesk stack env` have it)"
+        )
+    return chosen
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -104,7 +133,10 @@ class LocalProcess:
         user: str | None = None,
         cwd: Path | None = None,
         start_timeout: float = 30.0,
+        die_with_parent: bool = False,
     ) -> None:
+        """``die_with_parent``: the process gets SIGTERM when the thread that starts it dies
+        (``make run``; test fixtures start servers from passing threads, so not there)."""
         self.name = name
         self.port = port or free_port()
         self._argv = argv
@@ -113,6 +145,7 @@ class LocalProcess:
         self._user = user
         self._cwd = cwd
         self._start_timeout = start_timeout
+        self._die_with_parent = die_with_parent
         fd, log_path = tempfile.mkstemp(prefix=f"helpdesk-{name}-", suffix=".log")
         os.close(fd)
         self.log_path = Path(log_path)
@@ -146,6 +179,7 @@ class LocalProcess:
                 group=pwd.getpwnam(self._user).pw_gid if self._user else None,
                 extra_groups=[] if self._user else None,
                 process_group=0,
+                preexec_fn=die_with_parent() if self._die_with_parent else None,
             )
         _live.add(self)
         try:

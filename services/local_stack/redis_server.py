@@ -38,7 +38,9 @@ def redis_url_for(address: str, db: int = 0) -> str:
     return f"redis://{address}/{db}"
 
 
-def redis_process(port: int | None = None, data_dir: Path | None = None) -> LocalProcess:
+def redis_process(
+    port: int | None = None, data_dir: Path | None = None, *, die_with_parent: bool = False
+) -> LocalProcess:
     """A (not yet started) redis-server on ``127.0.0.1:port``: in memory, or persisted with
     an append-only file under ``data_dir`` (the local stack keeps its timers across runs)."""
     binary = redis_binary()
@@ -62,4 +64,10 @@ def redis_process(port: int | None = None, data_dir: Path | None = None) -> Loca
             *persistence,
         ]
 
-    return LocalProcess("redis", argv, ready=lambda address: redis_check(redis_url_for(address)))
+    return LocalProcess(
+        "redis",
+        argv,
+        ready=lambda address: redis_check(redis_url_for(address)),
+        port=port,
+        die_with_parent=die_with_parent,
+    )

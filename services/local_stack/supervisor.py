@@ -1,5 +1,9 @@
 """Runs the services as child processes: their output prefixed with their name, a crashed
-child restarted with backoff, and everything stopped cleanly (SIGTERM, then SIGKILL)."""
+child restarted with backoff, and everything stopped cleanly (SIGTERM, then SIGKILL).
+
+Children die with the supervisor (``PR_SET_PDEATHSIG``: SIGTERM when it dies, even by
+``kill -9``). Each child may have a readiness probe; once every probe passes, ``on_ready``
+is called (once)."""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from services.local_stack.parent_death import die_with_parent
+
 MAX_BACKOFF = 10.0
+READY_POLL = 0.2
 
 
 @dataclass
@@ -25,6 +32,18 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     next_start: float = 0.0
+    ready: Callable[[], object] | None = None
+    """Raises (or returns False) until the child serves; None: serving once started."""
+
+    def probe(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            return False
+        if self.ready is None:
+            return True
+        try:
+            return self.ready() is not False
+        except Exception:
+            return False
 
 
 class Supervisor:
@@ -47,6 +66,7 @@ class Supervisor:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             process_group=0,
+            preexec_fn=die_with_parent(),
         )
         threading.Thread(target=self._pump, args=(child,), daemon=True).start()
 
@@ -55,13 +75,25 @@ class Supervisor:
         for raw in child.process.stdout:
             self.say(child.name, raw.decode(errors="replace").rstrip())
 
-    def run(self) -> None:
-        """Start every child and watch them until :meth:`stop` is called."""
+    def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Start every child and watch them until :meth:`stop` is called; ``on_ready`` once
+        every child's readiness probe passes. Children are started from this thread: their
+        parent-death signal follows it, so call this from the main thread."""
         for child in self.children:
             self.start(child)
+        if on_ready is not None:
+            threading.Thread(target=self._await_ready, args=(on_ready,), daemon=True).start()
         while not self._stopping.wait(0.5):
             for child in self.children:
                 self._watch(child)
+
+    def _await_ready(self, on_ready: Callable[[], None]) -> None:
+        while not self._stopping.is_set():
+            if all(child.probe() for child in self.children):
+                if not self._stopping.is_set():
+                    on_ready()
+                return
+            self._stopping.wait(READY_POLL)
 
     def _watch(self, child: Child) -> None:
         process = child.process

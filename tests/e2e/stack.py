@@ -45,11 +45,17 @@ class Stack:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
         self.smtp_port = free_port()
+        # The stack's "stable" embedded ports, chosen free for this test (never the defaults:
+        # other stacks and test runs share the machine); they stay across restarts.
+        self.kafka_port = free_port()
+        self.redis_port = free_port()
         self.env = {
             **os.environ,
             "HELPDESK_DATA_DIR": str(data_dir),
             "HELPDESK_HTTP_PORT": str(self.http_port),
             "HELPDESK_SMTP_PORT": str(self.smtp_port),
+            "HELPDESK_STACK_KAFKA_PORT": str(self.kafka_port),
+            "HELPDESK_STACK_REDIS_PORT": str(self.redis_port),
             "HELPDESK_AUTO_CLOSE_AFTER": auto_close_after,
             "HELPDESK_SUPPORT_ADDRESS": "support@example.com",
         }
@@ -60,7 +66,8 @@ class Stack:
         self.info: dict[str, Any] = {}
         self.extra: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> Stack:
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start ``helpdesk stack run`` without waiting for it."""
         (self.data_dir / "stack.json").unlink(missing_ok=True)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -70,15 +77,27 @@ class Stack:
                 stderr=subprocess.STDOUT,
                 process_group=0,
             )
-        self.info = eventually(self._read_info, "stack.json", 60)
+        return self.process
+
+    def start(self) -> Stack:
+        """Start the stack and wait until it says every service serves."""
+        self.launch()
+        self.info = eventually(self._read_ready_info, "stack.json saying ready", 120)
         eventually(lambda: self.http().get("/readyz").status_code == 200, "readyz", 90)
         eventually(lambda: tcp_check(f"127.0.0.1:{self.smtp_port}") or True, "SMTP", 90)
         return self
 
-    def _read_info(self) -> dict[str, Any] | None:
+    def _read_ready_info(self) -> dict[str, Any] | None:
+        info = self.read_info()
+        return info if info and info.get("status") == "ready" else None
+
+    def read_info(self) -> dict[str, Any] | None:
         assert self.process is not None and self.process.poll() is None, self.tail()
         path = self.data_dir / "stack.json"
-        return json.loads(path.read_text()) if path.exists() else None
+        try:
+            return json.loads(path.read_text()) if path.exists() else None
+        except ValueError:  # being written
+            return None
 
     def stop(self) -> None:
         for extra in self.extra:

@@ -7,26 +7,41 @@ gracefully; SIGKILL loses nothing (leases expire, Kafka redelivers uncommitted e
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 
 from faststream import FastStream
-from prometheus_client import start_http_server
 
 from services.closer_worker.config import CloserConfig
 from services.closer_worker.worker import CloserWorker
+from services.health_endpoint import Readiness, consumers_assigned, serve_health
 from services.logging_setup import configure_logging
 from services.settings import Settings
 
 
-def build_app(settings: Settings, config: CloserConfig | None = None) -> FastStream:
+def build_app(
+    settings: Settings, config: CloserConfig | None = None, readiness: Readiness | None = None
+) -> FastStream:
+    """``readiness`` gets the checks of ``/readyz``: the events consumer joined its group and
+    Redis holds a completed rebuild of the timers."""
     worker = CloserWorker(settings, config)
-    app = FastStream(worker.broker)
+    app = FastStream(worker.broker, logger=logging.getLogger("helpdesk.closer"))
+    watch: list[asyncio.Task[None]] = []
 
     @app.after_startup
     async def _start_background() -> None:
         await worker.start_background()
+        if readiness is not None:
+            readiness.add("events_consumer", consumers_assigned(worker.broker))
+            readiness.add("timers_rebuilt", worker.store.is_built)
+            watch.append(asyncio.create_task(readiness.watch()))
 
     @app.on_shutdown
     async def _stop_background() -> None:
+        for task in watch:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await worker.stop_background()
 
     @app.after_shutdown
@@ -39,9 +54,10 @@ def build_app(settings: Settings, config: CloserConfig | None = None) -> FastStr
 def run(settings: Settings, config: CloserConfig | None = None) -> None:
     config = config or CloserConfig()
     configure_logging("closer", config.log_level)
+    readiness = Readiness()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.http_host)
-    asyncio.run(build_app(settings, config).run())
+        serve_health(settings.metrics_port, settings.http_host, readiness)
+    asyncio.run(build_app(settings, config, readiness).run())
 
 
 async def rebuild_once(settings: Settings, config: CloserConfig | None = None) -> str:

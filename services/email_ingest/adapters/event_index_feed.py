@@ -14,6 +14,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 
 log = logging.getLogger("helpdesk.email_ingest.index")
@@ -22,7 +23,7 @@ log = logging.getLogger("helpdesk.email_ingest.index")
 class EventIndexFeed:
     def __init__(self, index: SqliteTicketIndex, settings: Settings) -> None:
         if not settings.kafka_bootstrap:
-            raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+            raise MissingSetting("the ticket index feed", "HELPDESK_KAFKA_BOOTSTRAP")
         self.index = index
         self.topic = settings.topic_events
         self.consumer = AIOKafkaConsumer(

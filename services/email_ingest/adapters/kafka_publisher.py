@@ -10,6 +10,7 @@ from aiokafka.errors import KafkaError
 
 from contracts.commands import CommandEnvelope
 from services.email_ingest.application.ports import PublishFailed
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 
 PUBLISH_TIMEOUT_SECONDS = 30.0
@@ -20,7 +21,7 @@ LINGER_MS = 5
 class KafkaCommandPublisher:
     def __init__(self, settings: Settings, *, topic: str | None = None) -> None:
         if not settings.kafka_bootstrap:
-            raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+            raise MissingSetting("the email command publisher", "HELPDESK_KAFKA_BOOTSTRAP")
         self.topic = topic or settings.topic_commands
         self.producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from services.operator_errors import OperatorError
 from services.settings import Settings
 
 SQLITE_FILE = "helpdesk.sqlite3"
@@ -36,6 +37,25 @@ def store_env(settings: Settings) -> dict[str, str]:
             "CREATE_TABLE": "y",
         }
     raise ValueError(f"Unsupported HELPDESK_DATABASE_URL scheme: {parsed.scheme!r}")
+
+
+def require_existing_store(settings: Settings) -> None:
+    """For readers (``sla audit``, ``dead-letters``…): raise :class:`OperatorError` when the
+    configured SQLite store does not exist, rather than create an empty one and report on
+    nothing. (A PostgreSQL store is there or not by the server's word.)"""
+    if settings.database_url:
+        parsed = urlparse(settings.database_url)
+        if parsed.scheme != "sqlite" or parsed.path == "/:memory:":
+            return
+        path, where = unquote(parsed.path.removeprefix("/")), "HELPDESK_DATABASE_URL"
+    else:
+        path = str(settings.data_dir / SQLITE_FILE)
+        where = f"HELPDESK_DATA_DIR={settings.data_dir}"
+    if not Path(path).exists():
+        raise OperatorError(
+            f"no ticket store at {path} ({where}): point HELPDESK_DATA_DIR or "
+            "HELPDESK_DATABASE_URL at an existing store, or start the stack once (make run)"
+        )
 
 
 def sqlite_env(path: str) -> dict[str, str]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 class DomainError(Exception):
     code = "domain_error"
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, number: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.number = number
+        """The ticket concerned, for the adapters' hints (endpoints are theirs to name)."""
 
 
 class InvalidRequest(DomainError):
@@ -81,8 +83,5 @@ class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
 
 
-FOLLOW_UP_HINT = (
-    "Closed tickets are final. Create a follow-up instead: "
-    "POST /api/v1/tickets/{number}/follow-ups (agents, integrations) or "
-    "POST /helpcenter/v1/requests/{number}/follow-ups (requesters)."
-)
+FOLLOW_UP_HINT = "Closed tickets are final: create a follow-up instead."
+REPLY_HINT = "The ticket is not closed: reply on it instead."

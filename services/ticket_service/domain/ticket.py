@@ -118,7 +118,8 @@ class Ticket(Aggregate):
         if source.status != Status.CLOSED:
             raise errors.NotClosed(
                 f"Ticket #{source.number} is {source.status}, not closed: reply on it instead.",
-                hint=f"POST /api/v1/tickets/{source.number}/comments",
+                hint=errors.REPLY_HINT,
+                number=source.number,
             )
         reference = f"Follow-up to #{source.number}"
         fields = {name: getattr(source, name) for name in FOLLOW_UP_COPIED_FIELDS}
@@ -251,12 +252,15 @@ class Ticket(Aggregate):
     def _check_closed_edit(self, role: Role, status: Any, changes: dict[str, Any]) -> None:
         if role != Role.INTEGRATION:
             raise errors.TicketClosed(
-                f"Ticket #{self.number} is closed and read-only.", hint=errors.FOLLOW_UP_HINT
+                f"Ticket #{self.number} is closed and read-only.",
+                hint=errors.FOLLOW_UP_HINT,
+                number=self.number,
             )
         if status is not None:
             raise errors.TicketClosed(
                 f"Ticket #{self.number} is closed; it can never be reopened.",
                 hint=errors.FOLLOW_UP_HINT,
+                number=self.number,
             )
         locked = sorted(set(changes) - INTEGRATION_EDITABLE_FIELDS)
         if locked:
@@ -264,6 +268,7 @@ class Ticket(Aggregate):
                 f"Ticket #{self.number} is closed; {', '.join(locked)} can no longer change. "
                 f"Editable: {', '.join(sorted(INTEGRATION_EDITABLE_FIELDS))}.",
                 hint=errors.FOLLOW_UP_HINT,
+                number=self.number,
             )
 
     def add_comment(
@@ -283,6 +288,7 @@ class Ticket(Aggregate):
             raise errors.TicketClosed(
                 f"Ticket #{self.number} is closed; it takes no more comments.",
                 hint=errors.FOLLOW_UP_HINT,
+                number=self.number,
             )
         role = Role(actor["role"])
         if role == Role.REQUESTER:

@@ -135,3 +135,6 @@ def register(app: typer.Typer) -> None:
     from services.ticket_service.entrypoints.kafka_cli import register_kafka
 
     register_kafka(app)
+    from services.ticket_service.entrypoints.dead_letters_cli import register as register_dlq
+
+    register_dlq(app)

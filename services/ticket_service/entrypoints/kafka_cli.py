@@ -32,7 +32,9 @@ def tail(
 
     settings = get_settings()
     if not settings.kafka_bootstrap:
-        raise typer.BadParameter("set HELPDESK_KAFKA_BOOTSTRAP (host:port of the broker)")
+        from services.operator_errors import MissingSetting
+
+        raise MissingSetting("events tail", "HELPDESK_KAFKA_BOOTSTRAP")
 
     async def run() -> None:
         async for envelope in tail_events(

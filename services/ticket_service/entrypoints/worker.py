@@ -2,7 +2,9 @@
 
 ``helpdesk tickets-worker`` (or ``python -m services.ticket_service.entrypoints.worker``).
 Settings come from ``HELPDESK_*``; ``HELPDESK_KAFKA_BOOTSTRAP`` is required. With
-``HELPDESK_METRICS_PORT`` set it serves Prometheus metrics on that port (``/metrics``).
+``HELPDESK_METRICS_PORT`` set it serves on that port Prometheus metrics (``/metrics``),
+liveness (``/healthz``) and readiness (``/readyz``: the relay publishes, the intake joined
+its consumer group).
 """
 
 from __future__ import annotations
@@ -11,32 +13,45 @@ import asyncio
 import contextlib
 import signal
 
-from prometheus_client import start_http_server
-
+from services.health_endpoint import Readiness, serve_health
 from services.logging_setup import configure_logging
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.kafka.runtime import run_forever
 from services.ticket_service.bootstrap import build_application
 
 
-async def serve(settings: Settings, *, relay: bool = True, intake: bool = True) -> None:
+async def serve(
+    settings: Settings,
+    *,
+    relay: bool = True,
+    intake: bool = True,
+    readiness: Readiness | None = None,
+) -> None:
     app = build_application(settings)
-    task = asyncio.create_task(run_forever(app, settings, relay=relay, intake=intake))
+    task = asyncio.create_task(
+        run_forever(app, settings, relay=relay, intake=intake, readiness=readiness)
+    )
+    watch = asyncio.create_task(readiness.watch()) if readiness is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    if watch is not None:
+        watch.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch
     app.close()
 
 
 def main(settings: Settings | None = None, *, relay: bool = True, intake: bool = True) -> None:
     configure_logging("tickets-worker")
     settings = settings or get_settings()
+    readiness = Readiness()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr=settings.http_host)
-    asyncio.run(serve(settings, relay=relay, intake=intake))
+        serve_health(settings.metrics_port, settings.http_host, readiness)
+    asyncio.run(serve(settings, relay=relay, intake=intake, readiness=readiness))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,7 @@ def audit_store(
 ) -> AuditResult:
     """``jobs``: worker processes (None: one per CPU; long histories on SQLite or
     PostgreSQL only — see :mod:`services.ticket_service.sla.parallel`)."""
+    from services.ticket_service.adapters.event_store import require_existing_store
     from services.ticket_service.bootstrap import build_application
     from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
     from services.ticket_service.sla.sources.store import (
@@ -82,6 +83,7 @@ def audit_store(
         store_facts,
     )
 
+    require_existing_store(settings)
     app = build_application(settings)
     total = app.recorder.max_notification_id() or 0
     splittable = narrow_reader_applies(app) and fast_reader_applies(app)
@@ -113,7 +115,9 @@ def audit_kafka(
     from services.ticket_service.sla.sources.kafka import KafkaReadStats, kafka_facts
 
     if not settings.kafka_bootstrap:
-        raise typer.BadParameter("set HELPDESK_KAFKA_BOOTSTRAP", param_hint="--source kafka")
+        from services.operator_errors import MissingSetting
+
+        raise MissingSetting("sla audit --source kafka", "HELPDESK_KAFKA_BOOTSTRAP")
     bootstrap = settings.kafka_bootstrap
     audit = Audit(policy, as_of=as_of, rows=rows)
     stats = KafkaReadStats()

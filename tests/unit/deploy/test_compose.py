@@ -178,7 +178,7 @@ def test_the_schema_really_rejects_mistakes(broken: dict[str, Any]) -> None:
 def test_the_image_runs_the_helpdesk_console_script() -> None:
     assert image_entrypoint() == ["helpdesk"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["helpdesk"] == "services.cli:app"
+    assert scripts["helpdesk"] == "services.cli:main"
 
 
 def test_the_stack_runs_each_service() -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.common import Actor, Role
 from services.ticket_service.adapters.http.deps import Services
+from services.ticket_service.application.context import RequestContext
 from tests.unit.http.api_client import CC, OTHER, REQUESTER, Api
 
 
@@ -145,3 +147,22 @@ def test_replay_restores_deleted_read_models_identically(api: Api) -> None:
     assert not any(dump().values())
     svc.views.rebuild()
     assert dump() == before
+
+
+def test_a_dry_run_catches_up_first_so_views_that_are_merely_behind_are_no_difference(
+    api: Api,
+) -> None:
+    svc = services(api)
+    svc.views.catch_up()
+    # Saved behind the views' back (as another process would): the views are behind.
+    numbers = [api.create()["number"] for _ in range(3)]
+    behind = svc.views.position()
+    svc.tickets.update_ticket(
+        numbers[0],
+        {"priority": "urgent"},
+        RequestContext(actor=Actor(role=Role.AGENT, email="x@example.com", sub="x")),
+    )
+    assert svc.views.position() == behind < (svc.tickets.recorder.max_notification_id() or 0)
+    report = svc.views.rebuild(dry_run=True)
+    assert (report.added, report.removed, report.changed) == ([], [], [])
+    assert report.position == svc.tickets.recorder.max_notification_id()

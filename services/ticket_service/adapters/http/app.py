@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.routing import APIRoute
@@ -14,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.http import (
     problems,
+    routes_dead_letters,
     routes_health,
     routes_helpcenter,
     routes_organizations,
@@ -22,9 +24,11 @@ from services.ticket_service.adapters.http import (
     routes_views,
 )
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
+from services.ticket_service.adapters.http.docs_ui import install_docs
 from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
+from services.ticket_service.adapters.http.openapi_headers import declare_response_headers
 from services.ticket_service.adapters.http.openapi_links import add_links
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
@@ -78,7 +82,10 @@ def create_app(
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
         telemetry=NO_TELEMETRY,
+        docs_url=None,  # served by install_docs, without a CDN
+        redoc_url=None,
     )
+    install_docs(app, TITLE)
     app.state.services = holder
     document = app.openapi
     app.openapi = lambda: app.openapi_schema or add_links(document())  # type: ignore[method-assign]
@@ -90,7 +97,20 @@ def create_app(
         app.add_middleware(FastLane)  # added first: it runs inside the observability layer
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
+    _document_response_headers(app)
     return app
+
+
+def _document_response_headers(app: FastAPI) -> None:
+    """FastAPI's generated document, plus the response headers the routes set."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_response_headers(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def metrics() -> Response:
@@ -105,6 +125,7 @@ API_ROUTERS = (
     routes_settings.router,
     routes_organizations.router,
     routes_helpcenter.router,
+    routes_dead_letters.router,
 )
 """The routers of the agent, integration and help-center APIs: every route behind
 :func:`authorize`."""

@@ -15,12 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
 from services.settings import Settings
+from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http.auth import (
     Claims,
     InvalidToken,
     TokenPolicy,
     decode_token,
 )
+from services.ticket_service.adapters.http.hints import hint_for
 from services.ticket_service.adapters.http.permissions import allowed
 from services.ticket_service.adapters.http.problems import ProblemError
 from services.ticket_service.adapters.metrics import HTTP_GROUP_COMMANDS, HTTP_GROUP_COMMITS
@@ -39,6 +41,7 @@ class Services:
     tickets: TicketApplication
     views: TicketViews
     commits: GroupCommitter
+    dead_letters: DeadLetterStore
 
 
 class ServiceHolder:
@@ -57,7 +60,9 @@ class ServiceHolder:
                 if self._services is None:
                     app = self._factory()
                     commits = GroupCommitter(app, on_commit=count_group_commit)
-                    self._services = Services(self.settings, app, TicketViews(app), commits)
+                    self._services = Services(
+                        self.settings, app, TicketViews(app), commits, DeadLetterStore(app)
+                    )
         return self._services
 
     def close(self) -> None:
@@ -157,5 +162,9 @@ async def grouped(
 
 def _closed(error: errors.TicketClosed, follow_up_url: str | None) -> ProblemError:
     return ProblemError(
-        409, error.code, error.message, hint=error.hint, follow_up_url=follow_up_url
+        409,
+        error.code,
+        error.message,
+        hint=hint_for(error, path=follow_up_url or "/api/"),
+        follow_up_url=follow_up_url,
     )

@@ -36,6 +36,10 @@ ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "get_request": HELP_CENTER,
     "comment_request": HELP_CENTER,
     "follow_up_request": HELP_CENTER,
+    "list_dead_letters": POLICY_ADMIN_ROLES,
+    "get_dead_letter": POLICY_ADMIN_ROLES,
+    "retry_dead_letter": POLICY_ADMIN_ROLES,
+    "purge_dead_letter": POLICY_ADMIN_ROLES,
 }
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.ticket_service.adapters.http.hints import hint_for
 from services.ticket_service.domain import errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -75,9 +76,12 @@ def problem(status: int, code: str, detail: str, **extra: Any) -> Problem:
     )
 
 
-def domain_problem(error: errors.DomainError, *, status: int | None = None) -> Problem:
+def domain_problem(
+    error: errors.DomainError, *, path: str = "/api/", status: int | None = None
+) -> Problem:
+    """``path``: the request's, which tells whose API the hint names."""
     status = status or DOMAIN_STATUS.get(type(error), 409)
-    return problem(status, error.code, error.message, hint=error.hint)
+    return problem(status, error.code, error.message, hint=hint_for(error, path=path))
 
 
 def response(p: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
@@ -95,9 +99,9 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return response(problem(exc.status, exc.code, exc.detail, **exc.extra), headers)
 
-    async def on_domain(_: Request, exc: Exception) -> JSONResponse:
+    async def on_domain(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.DomainError)
-        return response(domain_problem(exc))
+        return response(domain_problem(exc, path=request.url.path))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -16,9 +16,10 @@ router = APIRouter(tags=["health"])
 TIMEOUT = 2.0
 
 
-@router.get("/healthz", name="healthz", response_model=schemas.Health)
-async def healthz() -> schemas.Health:
-    return schemas.Health(status="ok")
+@router.get("/healthz", name="healthz", response_model=schemas.Liveness)
+async def healthz() -> schemas.Liveness:
+    """Liveness: the process answers (no dependency is checked)."""
+    return schemas.Liveness()
 
 
 async def _tcp(host: str, port: int) -> None:

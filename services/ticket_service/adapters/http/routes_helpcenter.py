@@ -25,6 +25,7 @@ from services.ticket_service.adapters.http.deps import (
     context,
     services_of,
 )
+from services.ticket_service.adapters.http.hints import help_center_follow_up_url
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.http.routes_tickets import (
@@ -45,8 +46,7 @@ from services.ticket_service.domain.ticket import Ticket
 router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"], route_class=JSONRoute)
 
 
-def follow_up_url(number: int) -> str:
-    return f"/helpcenter/v1/requests/{number}/follow-ups"
+follow_up_url = help_center_follow_up_url
 
 
 def not_found(number: int) -> ProblemError:

@@ -19,6 +19,7 @@ from services.ticket_service.adapters.http.deps import (
     grouped,
     services_of,
 )
+from services.ticket_service.adapters.http.hints import agent_follow_up_url, hint_for
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.numerals import ascii_number
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
@@ -65,8 +66,7 @@ def channel_of(claims: Claims) -> str:
     return Channel.INTEGRATION if claims.role == Role.INTEGRATION else Channel.AGENT
 
 
-def follow_up_url(number: int) -> str:
-    return f"/api/v1/tickets/{number}/follow-ups"
+follow_up_url = agent_follow_up_url
 
 
 def change_dict(changes: TicketChanges) -> dict[str, Any]:
@@ -358,7 +358,7 @@ async def bulk_update(
                             status=DOMAIN_STATUS.get(type(error), 409),
                             code=error.code,
                             detail=error.message,
-                            hint=error.hint,
+                            hint=hint_for(error, path="/api/"),
                         ),
                     )
                 )

@@ -4,15 +4,19 @@ in ``contracts/``; these are the API's own shapes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
+from contracts.dead_letters import DeadLetter
 from contracts.email_address import EmailStr
 from contracts.events import Event
 from services.ticket_service.domain.organization import MAX_DOMAINS, MAX_MEMBERS, NAME_MAX
+
+if TYPE_CHECKING:
+    from services.ticket_service.adapters.dead_letter_store import StoredDeadLetter
 
 MAX_NUMBER = 10**12
 """Ticket numbers above this are refused (422) before reaching the store."""
@@ -38,7 +42,13 @@ class RequestCommentIn(Body):
 
 
 class FollowUpIn(Body):
-    body: str = Field(default="", max_length=100_000)
+    body: str = Field(
+        default="",
+        max_length=100_000,
+        description="The new message: the follow-up's description starts with a reference "
+        "to the original ticket (#n), followed by this text. Optional (the body itself may "
+        "be left out).",
+    )
 
 
 class BulkIn(Body):
@@ -212,6 +222,41 @@ class OrganizationList(BaseModel):
     organizations: list[Organization]
 
 
+class Liveness(BaseModel):
+    """``GET /healthz``: the process answers."""
+
+    status: Literal["ok"] = "ok"
+
+
 class Health(BaseModel):
-    status: str
-    checks: dict[str, str] = Field(default_factory=dict)
+    """``GET /readyz``: ``ok`` when every check passes, else ``unavailable`` (503)."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(
+        default_factory=dict,
+        description='Each dependency checked: "ok" or "error: <what>".',
+    )
+
+
+class DeadLetterOut(DeadLetter):
+    """A dead letter kept in the ticket store, with what operators did with it."""
+
+    status: Literal["pending", "retried"] = Field(
+        description="pending: not retried yet; retried: its original command was "
+        "republished to the commands topic."
+    )
+    retries: int = Field(description="How many times it was republished.")
+    retried_at: datetime | None = None
+
+    @classmethod
+    def of(cls, kept: StoredDeadLetter) -> DeadLetterOut:
+        return cls(
+            **kept.letter.model_dump(),
+            status=kept.status,
+            retries=kept.retries,
+            retried_at=kept.retried_at,
+        )
+
+
+class DeadLetterPage(BaseModel):
+    dead_letters: list[DeadLetterOut] = Field(description="Oldest first.")

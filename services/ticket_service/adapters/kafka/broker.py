@@ -4,6 +4,7 @@ the relay, declared here so the AsyncAPI document shows it)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
 from contracts.events import Event
 from services.settings import Settings
+from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.kafka.command_records import dead_letter_headers
 from services.ticket_service.adapters.kafka.intake import CommandIntake
 from services.ticket_service.application.tickets import TicketApplication
@@ -36,7 +38,8 @@ EVENTS_DESCRIPTION = (
 )
 DEAD_LETTER_DESCRIPTION = (
     "Messages the ticket service could not decode or validate, with the original bytes "
-    "(base64), headers, topic, partition, offset and the error."
+    "(base64), headers, topic, partition, offset and the error. A copy: each dead letter is "
+    "stored in the ticket store first (helpdesk dead-letters, /api/v1/dead-letters)."
 )
 
 
@@ -144,7 +147,13 @@ def build_ticket_broker(
         consumer_options=consumer_options,
     )
 
+    store = DeadLetterStore(app)
+
     async def publish_dead_letter(letter: DeadLetter, key: bytes | None) -> None:
+        """The one dead-letter path: kept in the ticket store first (it survives a broker
+        that forgets, and the batch's offsets are committed only after this returns), then
+        published to the dead-letter topic."""
+        await asyncio.to_thread(store.record, [letter])
         await dead_letters.publish(
             letter.model_dump_json().encode(), key=key, headers=dead_letter_headers(letter)
         )

@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import PersistenceError
 
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
@@ -96,7 +97,7 @@ class EventRelay:
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         if not settings.kafka_bootstrap:
-            raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+            raise MissingSetting("the outbox relay", "HELPDESK_KAFKA_BOOTSTRAP")
         self.app = app
         self.settings = settings
         self.topic = settings.topic_events
@@ -122,6 +123,11 @@ class EventRelay:
     def published_up_to(self) -> int:
         """The last notification id published and recorded by this relay."""
         return self._published_up_to
+
+    @property
+    def producing(self) -> bool:
+        """Connected to the broker and publishing (the worker's readiness check)."""
+        return self._producer is not None and not self._stopped
 
     async def wait_published(self, notification_id: int) -> None:
         """Return once every event up to ``notification_id`` is published and recorded.

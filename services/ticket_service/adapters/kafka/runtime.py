@@ -24,6 +24,8 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
+from services.health_endpoint import Readiness, consumers_assigned
+from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.broker import (
     DEFAULT_CONSUMER_GROUP,
@@ -68,7 +70,7 @@ async def run_ticket_workers(
     tests on Tansu pass ``tests.fixtures.kafka.CONSUMER_SETTINGS``); ``relay_options`` to
     :class:`EventRelay` (``poll_interval``, ``page_size``, ``record_position``)."""
     if not settings.kafka_bootstrap:
-        raise ValueError("HELPDESK_KAFKA_BOOTSTRAP is not set")
+        raise MissingSetting("the ticket workers", "HELPDESK_KAFKA_BOOTSTRAP")
     await ensure_topics(
         settings.kafka_bootstrap, service_topics(settings), partitions=settings.kafka_partitions
     )
@@ -100,10 +102,27 @@ async def run_ticket_workers(
 
 
 async def run_forever(
-    app: TicketApplication, settings: Settings, *, relay: bool = True, intake: bool = True
+    app: TicketApplication,
+    settings: Settings,
+    *,
+    relay: bool = True,
+    intake: bool = True,
+    readiness: Readiness | None = None,
 ) -> None:
-    """The worker process body: the relay and/or the intake until cancelled."""
+    """The worker process body: the relay and/or the intake until cancelled. ``readiness``
+    gets the checks of the process's ``/readyz``: the relay is connected and publishing,
+    the intake's consumer joined its group."""
     async with run_ticket_workers(app, settings, relay=relay, intake=intake) as workers:
+        if readiness is not None:
+            if relay:
+                event_relay = workers.relay
+
+                async def relay_ready() -> bool:
+                    return event_relay.producing
+
+                readiness.add("relay", relay_ready)
+            if workers.broker is not None:
+                readiness.add("intake", consumers_assigned(workers.broker))
         log.info(
             "ticket workers running: relay → %s (%s), intake ← %s (%s)",
             settings.topic_events,

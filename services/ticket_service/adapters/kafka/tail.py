@@ -30,8 +30,8 @@ async def tail_events(
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
-    await consumer.start()
     try:
+        await consumer.start()
         while True:
             batches = await consumer.getmany(timeout_ms=idle_timeout_ms)
             if not batches and not follow:

@@ -113,13 +113,18 @@ class TicketViews:
 
     def rebuild(self, *, dry_run: bool = False) -> RebuildReport:
         """Fold the whole log from scratch, compare with the current views, and (unless
-        ``dry_run``) replace them; the report lists the ticket numbers that differed."""
+        ``dry_run``) replace them; the report lists the ticket numbers that differed.
+
+        The incremental views are first brought up to date (what any reader of them does),
+        and the fold stops at the same position: a view that is merely behind is not a
+        difference."""
+        head = self.catch_up()
         with self._lock:
             docs: dict[int, Doc] = {}
             position = 0
-            while True:
+            while position < head:
                 notifications = self.app.recorder.select_notifications(
-                    position, BATCH, inclusive_of_start=False
+                    position, BATCH, stop=head, inclusive_of_start=False
                 )
                 if not notifications:
                     break
