@@ -13,6 +13,7 @@ from services.operator_errors import MissingSetting
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http import schemas
 from services.ticket_service.adapters.http.deps import AuthorizedClaims, services_of
+from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import ProblemError, documented
 from services.ticket_service.adapters.kafka.dead_letter_retry import (
     DeadLetterNotFound,
@@ -20,7 +21,7 @@ from services.ticket_service.adapters.kafka.dead_letter_retry import (
     retry_dead_letter,
 )
 
-router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"])
+router = APIRouter(prefix="/api/v1/dead-letters", tags=["dead letters"], route_class=JSONRoute)
 
 
 def _store(request: Request) -> DeadLetterStore:
