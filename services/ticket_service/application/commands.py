@@ -112,8 +112,13 @@ def _apply(
                     f"Ticket #{ticket.number} is at version {ticket.version}, "
                     f"not {data.expected_version}."
                 )
-            changes = data.changes.model_dump(mode="json", exclude_unset=True)
-            ticket.update(changes, actor=actor, at=ctx.at, auto_close_after=after, meta=ctx.meta)
+            ticket.update(
+                data.changes.as_changes(),
+                actor=actor,
+                at=ctx.at,
+                auto_close_after=after,
+                meta=ctx.meta,
+            )
         case cmd.AddComment(data=data):
             ticket = _target(uow, command)
             if ticket.is_closed and data.follow_up_if_closed:

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts import limits
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
 from contracts.events import Event
 
@@ -22,16 +23,16 @@ class Body(BaseModel):
 
 
 class CommentIn(Body):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
     public: bool = True
 
 
 class RequestCommentIn(Body):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
 
 
 class FollowUpIn(Body):
-    body: str = Field(default="", max_length=100_000)
+    body: str = Field(default="", max_length=limits.TEXT_MAX)
 
 
 class BulkIn(Body):
