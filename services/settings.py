@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     database_url: str | None = None
     data_dir: Path = Path("./var")
+
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    """Largest HTTP request body accepted; a larger one is refused (413) unread."""
 
     jwt_secret: str = "change-me-in-production-this-is-only-for-local-use"
     auto_close_after: timedelta = timedelta(days=7)
