@@ -9,8 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contracts import limits
 from contracts.common import Actor, Role
 
 ALGORITHM = "HS256"
@@ -21,8 +22,8 @@ TOKEN_ROLES = frozenset(Role) - {Role.AUTOMATION}
 class Claims(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    sub: str
-    email: str | None = None
+    sub: str = Field(max_length=limits.SUB_MAX)
+    email: str | None = Field(None, max_length=limits.EMAIL_MAX)
     role: Role
     org: str | None = None
     org_wide: bool = False
