@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     """Names the relay's recorded position. A new, empty broker needs a new name, so the
     whole history is published to it (``make run`` does this for its embedded broker)."""
 
+    relay_max_record_bytes: int = Field(1_000_000, gt=0)
+    """Largest event record the relay publishes (key, value and headers); a larger one is
+    parked in the store instead. Keep it below the broker's ``max.message.bytes``."""
+
     redis_url: str | None = None
     database_url: str | None = None
     data_dir: Path = Path("./var")
