@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 from typer.testing import CliRunner
 
@@ -19,6 +22,7 @@ from services.cli import app as cli
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.parked import ParkedStore
 from services.ticket_service.adapters.kafka.relay import EventRelay
+from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
 from tests.integration.kafka.streams import envelopes, read_count
@@ -48,6 +52,7 @@ async def test_a_record_too_large_is_parked_and_the_relay_goes_on(
     too_large = [e for e in stored_event_ids(app)][1:3]  # the big ticket's two events
 
     relay = EventRelay(app, settings.model_copy(update={"relay_max_record_bytes": PRODUCER_LIMIT}))
+    await ensure_topics(settings.kafka_bootstrap or "", service_topics(settings))  # 1 partition
     task = asyncio.create_task(relay.run())
     try:
         with caplog.at_level(logging.ERROR):
@@ -86,6 +91,53 @@ async def test_a_record_too_large_is_parked_and_the_relay_goes_on(
     assert listed.exit_code == 1, listed.output
     lines = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [line["event_id"] for line in lines] == too_large
+
+
+class SmallMessageBroker(AIOKafkaProducer):
+    """The real broker, answering as Apache Kafka with ``max.message.bytes`` set to
+    ``PRODUCER_LIMIT`` would (Tansu has no such limit): a larger batch is refused with
+    MESSAGE_TOO_LARGE. Everything else goes to the broker unchanged."""
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> Any:
+        if batch.size() > PRODUCER_LIMIT:
+            raise MessageSizeTooLargeError(f"batch of {batch.size()} bytes")
+        return await super().send_batch(batch, topic, partition=partition)
+
+
+async def test_a_batch_the_broker_refuses_as_too_large_is_split_and_its_culprit_parked(
+    app: TicketApplication, settings: Settings
+) -> None:
+    for i in range(3):
+        create(app, f"small {i}")
+    big = create(app, "big", "x" * (2 * PRODUCER_LIMIT))
+    for i in range(3):
+        app.update_ticket(i + 1, {"status": "open"}, AGENT)
+    big_created = stored_event_ids(app)[3]
+
+    relay = EventRelay(
+        app,
+        settings,
+        producer_factory=lambda: SmallMessageBroker(
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=0
+        ),
+    )
+    await ensure_topics(settings.kafka_bootstrap or "", service_topics(settings))  # 1 partition
+    task = asyncio.create_task(relay.run())
+    try:
+        await relay.wait_caught_up()
+        expected = [i for i in stored_event_ids(app) if i != big_created]
+        records = await read_count(
+            settings.kafka_bootstrap or "", settings.topic_events, len(expected)
+        )
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert [e["event_id"] for e in envelopes(records)] == expected  # the rest, in order
+    parked = ParkedStore(app, settings.relay_name).list()
+    assert [(p.event_id, p.event_type) for p in parked] == [(big_created, "TicketCreated")]
+    assert "MessageSizeTooLarge" in parked[0].error
+    assert app.get_ticket(big).description.startswith("x")  # the store keeps it whole
 
 
 def test_parking_the_same_event_twice_records_it_once(app: TicketApplication) -> None:
