@@ -80,3 +80,10 @@ def bounded_json(value: Any, *, what: str, max_bytes: int, max_depth: int | None
     if size > max_bytes:
         raise ValueError(f"{what} is {size} bytes as JSON; at most {max_bytes} are allowed")
     return value
+
+
+DEAD_LETTER_VALUE_MAX = 600_000
+"""Bytes of a poison record's value a dead letter keeps (base64: 800,000 characters); a
+larger value is cut there, so the dead letter itself fits a default Kafka record."""
+DEAD_LETTER_HEADERS_MAX = 65_536
+"""Bytes of a poison record's headers a dead letter keeps."""
