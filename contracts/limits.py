@@ -55,25 +55,36 @@ def json_size(value: Any) -> int:
 
 def json_depth(value: Any, *, stop_above: int | None = None) -> int:
     """Nesting depth of JSON data: a scalar is 0, ``{}`` or ``[]`` is 1. With
-    ``stop_above``, counting stops one level past it (enough to refuse)."""
-    depth = 0
-    level = [value]
-    while level and (stop_above is None or depth <= stop_above):
-        containers = [v for v in level if isinstance(v, dict | list)]
-        if not containers:
-            break
-        depth += 1
-        level = [
-            item
-            for container in containers
-            for item in (container.values() if isinstance(container, dict) else container)
-        ]
-    return depth
+    ``stop_above``, counting stops at the first level past it (enough to refuse)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            children = node.values()
+        elif kind is list:
+            children = node
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if stop_above is not None and depth > stop_above:
+                return depth
+        for child in children:
+            if type(child) in _CONTAINERS:
+                stack.append((child, depth + 1))
+    return deepest
+
+
+_CONTAINERS = (dict, list)
 
 
 def bounded_json(value: Any, *, what: str, max_bytes: int, max_depth: int | None = None) -> Any:
     """``value`` unchanged, or ``ValueError`` saying which limit it exceeds. Depth is
     checked first, so an overly deep value is never serialised."""
+    if not value:
+        return value
     if max_depth is not None and json_depth(value, stop_above=max_depth) > max_depth:
         raise ValueError(f"{what} nests deeper than {max_depth} levels")
     size = json_size(value)
