@@ -33,7 +33,10 @@ class CommandEnvelope(Contract):
 
 def _bounded_attachments(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return limits.bounded_json(
-        value, what="attachments", max_bytes=limits.ATTACHMENTS_BYTES_MAX, max_depth=3
+        value,
+        what="attachments",
+        max_bytes=limits.ATTACHMENTS_BYTES_MAX,
+        max_depth=limits.ATTACHMENTS_DEPTH_MAX,
     )
 
 

@@ -38,6 +38,8 @@ ATTACHMENTS_MAX = 100
 """Attachment descriptions on one comment."""
 ATTACHMENTS_BYTES_MAX = 65_536
 """Bytes of a comment's attachment descriptions as compact JSON (UTF-8)."""
+ATTACHMENTS_DEPTH_MAX = 3
+"""Nesting of the attachment list: the list, its objects, one level inside them."""
 KEY_MAX = 998
 """Characters of a source key or an email Message-ID (the line limit of RFC 5322)."""
 ID_MAX = 1_024
