@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, TypeAdapter, model_validator
 
+from contracts import limits
 from contracts.common import (
     SCHEMA_VERSION,
     Actor,
@@ -25,9 +26,30 @@ class CommandEnvelope(Contract):
     ticket_number: int | None = None
     issued_at: datetime
     schema_version: int = SCHEMA_VERSION
-    correlation_id: str | None = None
-    causation_id: str | None = None
+    correlation_id: str | None = Field(None, max_length=limits.ID_MAX)
+    causation_id: str | None = Field(None, max_length=limits.ID_MAX)
     actor: Actor
+
+
+def _bounded_attachments(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return limits.bounded_json(
+        value,
+        what="attachments",
+        max_bytes=limits.ATTACHMENTS_BYTES_MAX,
+        max_depth=limits.ATTACHMENTS_DEPTH_MAX,
+    )
+
+
+Attachments = Annotated[
+    list[dict[str, Any]],
+    Field(
+        max_length=limits.ATTACHMENTS_MAX,
+        description=f"Descriptions of attachments (e.g. filename, content_type, size): at "
+        f"most {limits.ATTACHMENTS_MAX}, {limits.ATTACHMENTS_BYTES_MAX} bytes as compact JSON.",
+    ),
+    AfterValidator(_bounded_attachments),
+]
+SourceKey = Annotated[str, StringConstraints(max_length=limits.KEY_MAX)]
 
 
 class TargetedCommand(CommandEnvelope):
@@ -58,16 +80,16 @@ class UpdateTicket(TargetedCommand):
 
 
 class AddCommentData(Contract):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
     public: bool = True
     channel: Channel = Channel.UPSTREAM
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    attachments: Attachments = Field(default_factory=list)
     follow_up_if_closed: bool = Field(
         False,
         description="A requester's reply (email) that finds the ticket closed becomes a "
         "follow-up instead of being rejected.",
     )
-    source_key: str | None = Field(None, description="e.g. the email Message-ID")
+    source_key: SourceKey | None = Field(None, description="e.g. the email Message-ID")
 
 
 class AddComment(TargetedCommand):
@@ -86,9 +108,9 @@ class CloseTicket(TargetedCommand):
 
 
 class CreateFollowUpData(Contract):
-    body: str = Field(default="", max_length=100_000)
+    body: str = Field(default="", max_length=limits.TEXT_MAX)
     channel: Channel = Channel.UPSTREAM
-    source_key: str | None = None
+    source_key: SourceKey | None = None
 
 
 class CreateFollowUp(TargetedCommand):
@@ -99,10 +121,14 @@ class CreateFollowUp(TargetedCommand):
 
 
 class FollowUpRequestedData(Contract):
-    body: str = Field(max_length=100_000)
-    message_id: str = Field(min_length=1, description="The email's Message-ID: one follow-up each.")
-    sender: str
-    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    body: str = Field(max_length=limits.TEXT_MAX)
+    message_id: str = Field(
+        min_length=1,
+        max_length=limits.KEY_MAX,
+        description="The email's Message-ID: one follow-up each.",
+    )
+    sender: str = Field(max_length=limits.EMAIL_MAX)
+    attachments: Attachments = Field(default_factory=list)
 
 
 class FollowUpRequested(TargetedCommand):

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+from contracts import limits
 from contracts.email_address import EmailStr
 
 SCHEMA_VERSION = 1
@@ -73,39 +81,104 @@ class Actor(Contract):
     """Who did it. ``email`` identifies people; ``sub`` is the token subject."""
 
     role: Role
-    email: str | None = None
-    sub: str | None = None
+    email: str | None = Field(None, max_length=limits.EMAIL_MAX)
+    sub: str | None = Field(None, max_length=limits.SUB_MAX)
+
+
+def _bounded_custom_fields(value: dict[str, Any]) -> dict[str, Any]:
+    return limits.bounded_json(
+        value,
+        what="custom_fields",
+        max_bytes=limits.CUSTOM_FIELDS_BYTES_MAX,
+        max_depth=limits.CUSTOM_FIELDS_DEPTH_MAX,
+    )
+
+
+Subject = Annotated[str, StringConstraints(min_length=1, max_length=limits.SUBJECT_MAX)]
+Name = Annotated[str, StringConstraints(max_length=limits.NAME_MAX)]
+"""An assignee, a division or a form."""
+Tag = Annotated[str, StringConstraints(max_length=limits.TAG_MAX)]
+CustomFields = Annotated[
+    dict[str, Any],
+    AfterValidator(_bounded_custom_fields),
+    Field(
+        description=f"Any JSON object, at most {limits.CUSTOM_FIELDS_BYTES_MAX} bytes as "
+        f"compact JSON and {limits.CUSTOM_FIELDS_DEPTH_MAX} levels deep."
+    ),
+]
+
+NON_NULLABLE_CHANGES = frozenset(
+    {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
+)
+"""Fields a change may set but never null (only assignee, division and form clear)."""
 
 
 class TicketFields(Contract):
     """The fields a ticket is created with."""
 
-    subject: str = Field(min_length=1, max_length=500)
-    description: str = Field(default="", max_length=100_000)
+    subject: Subject
+    description: str = Field(default="", max_length=limits.TEXT_MAX)
     status: Status = Status.NEW
     requester: EmailStr
-    cc: list[EmailStr] = Field(default_factory=list, max_length=100)
-    assignee: str | None = None
-    division: str | None = None
+    cc: list[EmailStr] = Field(default_factory=list, max_length=limits.CC_MAX)
+    assignee: Name | None = None
+    division: Name | None = None
     priority: Priority = Priority.NORMAL
-    form: str | None = None
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    form: Name | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=limits.TAGS_MAX)
+    custom_fields: CustomFields = Field(default_factory=dict)
 
 
 class TicketChanges(Contract):
-    """A partial update: only the fields that are set change."""
+    """A partial update: only the fields that are set change. ``null`` clears
+    ``assignee``, ``division`` and ``form``; it is refused for every other field (leave a
+    field out to keep its value)."""
 
-    subject: str | None = Field(default=None, min_length=1, max_length=500)
-    status: Status | None = None
-    requester: EmailStr | None = None
-    cc: list[EmailStr] | None = Field(default=None, max_length=100)
-    assignee: str | None = None
-    division: str | None = None
-    priority: Priority | None = None
-    form: str | None = None
-    tags: list[str] | None = Field(default=None, max_length=100)
-    custom_fields: dict[str, Any] | None = None
+    subject: Subject | None = Field(
+        default=None, description="Leave it out to keep the value; null is refused."
+    )
+    status: Status | None = Field(
+        default=None, description="Leave it out to keep the value; null is refused."
+    )
+    requester: EmailStr | None = Field(
+        default=None, description="Leave it out to keep the value; null is refused."
+    )
+    cc: list[EmailStr] | None = Field(
+        default=None,
+        max_length=limits.CC_MAX,
+        description="Leave it out to keep the value; null is refused.",
+    )
+    assignee: Name | None = Field(default=None, description="null clears it.")
+    division: Name | None = Field(default=None, description="null clears it.")
+    priority: Priority | None = Field(
+        default=None, description="Leave it out to keep the value; null is refused."
+    )
+    form: Name | None = Field(default=None, description="null clears it.")
+    tags: list[Tag] | None = Field(
+        default=None,
+        max_length=limits.TAGS_MAX,
+        description="Leave it out to keep the value; null is refused.",
+    )
+    custom_fields: CustomFields | None = Field(
+        default=None,
+        description=f"Any JSON object, at most {limits.CUSTOM_FIELDS_BYTES_MAX} bytes as "
+        f"compact JSON and {limits.CUSTOM_FIELDS_DEPTH_MAX} levels deep. Leave it out to "
+        "keep the value; null is refused.",
+    )
+
+    @field_validator(*sorted(NON_NULLABLE_CHANGES))
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError(
+                "cannot be null: leave the field out to keep its value "
+                "(null clears assignee, division and form only)"
+            )
+        return value
+
+    def as_changes(self) -> dict[str, Any]:
+        """Field name → new value, for the fields the change sets (JSON-ready)."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
 class TicketRef(Contract):

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import Field
 
+from contracts import limits
 from contracts.common import SCHEMA_VERSION, Contract
 
 DeadLetterReason = Literal["undecodable", "unknown_type", "invalid"]
@@ -30,6 +31,14 @@ class DeadLetter(Contract):
     key_b64: str | None = Field(None, description="The original key, base64.")
     value_b64: str | None = Field(None, description="The original value bytes, base64.")
     headers: list[DeadLetterHeader] = Field(default_factory=list)
+    value_size: int | None = Field(None, description="Bytes of the original value.")
+    truncated: bool = Field(
+        False,
+        description="The original record was too large to keep whole: value_b64 holds its "
+        f"first {limits.DEAD_LETTER_VALUE_MAX} bytes and headers the first "
+        f"{limits.DEAD_LETTER_HEADERS_MAX} bytes' worth (the dead letter must fit a default "
+        "Kafka record).",
+    )
     reason: DeadLetterReason = Field(
         description="undecodable: not UTF-8 JSON; unknown_type: no such command_type; "
         "invalid: fails the command's schema."

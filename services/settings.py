@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from contracts.common import Role
@@ -63,10 +63,16 @@ class Settings(BaseSettings):
     """``make run``: port of the embedded broker (a free one, said so, when it is taken)."""
     stack_redis_port: int = 16379
     """``make run``: port of the embedded Redis (a free one, said so, when it is taken)."""
+    relay_max_record_bytes: int = Field(1_000_000, gt=0)
+    """Largest event record the relay publishes (key, value and headers); a larger one is
+    parked in the store instead. Keep it below the broker's ``max.message.bytes``."""
 
     redis_url: str | None = None
     database_url: str | None = None
     data_dir: Path = Path("./var")
+
+    max_body_bytes: int = Field(1024 * 1024, gt=0)
+    """Largest HTTP request body accepted; a larger one is refused (413) unread."""
 
     jwt_secret: str = BUILTIN_JWT_SECRET
     """HS256 secret of tokens without a ``kid`` header. The HTTP service refuses to start

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from contracts import limits
 from contracts.commands import (
     AddComment,
     AddCommentData,
@@ -26,9 +27,9 @@ EMAIL_NAMESPACE = uuid5(NAMESPACE_URL, "urn:helpdesk:email-ingest")
 CORRELATION_PREFIX = "email:"
 """Commands carry ``correlation_id = "email:<Message-ID>"``; the ticket service copies it
 into the events it causes, which is how the index learns the ticket a message made."""
-SUBJECT_MAX = 500
-BODY_MAX = 100_000
-MAX_CC = 100
+SUBJECT_MAX = limits.SUBJECT_MAX
+BODY_MAX = limits.TEXT_MAX
+MAX_CC = limits.CC_MAX
 NO_SUBJECT = "(no subject)"
 NO_TEXT = "(no text)"
 CHANNEL_DETAILS = "channel_details"
@@ -83,6 +84,19 @@ def _with_attachments(body: str, mail: ParsedEmail) -> str:
     return f"{body}\n\nAttachments:\n{listed}".strip()
 
 
+def _attachments(mail: ParsedEmail) -> list[dict[str, object]]:
+    """The attachment descriptions a comment carries, within the contract's limits."""
+    described = []
+    for attachment in mail.attachments[: limits.ATTACHMENTS_MAX]:
+        entry = attachment.as_dict()
+        entry["filename"] = attachment.filename[: limits.NAME_MAX]
+        entry["content_type"] = attachment.content_type[: limits.NAME_MAX]
+        described.append(entry)
+    while limits.json_size(described) > limits.ATTACHMENTS_BYTES_MAX:
+        described.pop()
+    return described
+
+
 def build_command(
     decision: NewTicket | Reply | FollowUp,
     mail: ParsedEmail,
@@ -126,7 +140,7 @@ def build_command(
                     body=_clip(body or NO_TEXT, BODY_MAX),
                     public=True,
                     channel=Channel.EMAIL,
-                    attachments=[a.as_dict() for a in mail.attachments],
+                    attachments=_attachments(mail),
                     follow_up_if_closed=True,
                     source_key=mail.message_id,
                 ),
@@ -140,6 +154,6 @@ def build_command(
                     body=_clip(_with_attachments(body, mail), BODY_MAX),
                     message_id=mail.message_id,
                     sender=sender,
-                    attachments=[a.as_dict() for a in mail.attachments],
+                    attachments=_attachments(mail),
                 ),
             )

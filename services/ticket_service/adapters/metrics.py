@@ -2,7 +2,7 @@
 
 HTTP requests (by method, route template and status; latency), the HTTP group commit
 (transactions and commands), commands applied by the Kafka intake (by outcome) and dead
-letters, events relayed and the relay's lag.
+letters, events relayed, parked by the relay, and the relay's lag.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ INTAKE_DEAD_LETTERS = Counter(
 RELAY_EVENTS = Counter(
     "helpdesk_relay_events_published_total",
     "Events published to the events topic by the outbox relay (republished ones included).",
+)
+RELAY_PARKED = Counter(
+    "helpdesk_relay_parked_events_total",
+    "Events the outbox relay could not publish (too large for the producer or the broker) "
+    "and parked in the store instead: list them with `helpdesk relay parked`.",
 )
 RELAY_LAG = Gauge(
     "helpdesk_relay_lag_events",

@@ -111,9 +111,8 @@ def _apply(
                     f"Ticket #{ticket.number} is at version {ticket.version}, "
                     f"not {data.expected_version}."
                 )
-            changes = data.changes.model_dump(mode="json", exclude_unset=True)
             ticket.update(
-                changes,
+                data.changes.as_changes(),
                 actor=actor,
                 at=ctx.at,
                 auto_close_after=after,

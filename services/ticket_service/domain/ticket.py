@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
 
+from contracts import limits
 from contracts.common import (
     INTEGRATION_EDITABLE_FIELDS,
     Role,
@@ -30,7 +31,7 @@ Meta = dict[str, Any]
 FOLLOW_UP_COPIED_FIELDS = ("form", "requester", "cc", "assignee", "division", "priority")
 REOPENED_BY_REQUESTER = frozenset({Status.PENDING, Status.SOLVED})
 CLOSERS = frozenset({Role.INTEGRATION, Role.AUTOMATION})
-SUBJECT_MAX = 500
+SUBJECT_MAX = limits.SUBJECT_MAX
 UPDATABLE_FIELDS = frozenset(
     {
         "subject",

@@ -1,5 +1,5 @@
 """``helpdesk`` commands of the ticket service's Kafka side: ``tickets-worker``,
-``events tail`` and ``asyncapi``."""
+``events tail``, ``relay parked`` and ``asyncapi``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,41 @@ from typing import Annotated
 import typer
 
 events_app = typer.Typer(help="The ticket event stream on Kafka.", no_args_is_help=True)
+relay_app = typer.Typer(help="The outbox relay's bookkeeping.", no_args_is_help=True)
+
+
+@relay_app.command("parked")
+def parked(
+    relay_name: Annotated[
+        str | None,
+        typer.Option("--relay-name", help="The relay's name (default: HELPDESK_RELAY_NAME)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the events the relay could not publish (too large for the producer or the
+    broker) and parked in the store instead; exit status 1 when there are any."""
+    from services.settings import get_settings
+    from services.ticket_service.adapters.kafka.parked import ParkedStore
+    from services.ticket_service.bootstrap import build_application
+
+    settings = get_settings()
+    app = build_application(settings)
+    try:
+        entries = ParkedStore(app, relay_name or settings.relay_name).list()
+    finally:
+        app.close()
+    for entry in entries:
+        if as_json:
+            typer.echo(json.dumps(entry.as_dict(), separators=(",", ":")))
+        else:
+            typer.echo(
+                f"{entry.parked_at.isoformat()}  {entry.event_type} {entry.event_id}  "
+                f"ticket {entry.ticket_id} v{entry.version}  {entry.size} bytes  {entry.error}"
+            )
+    if not as_json:
+        typer.echo(f"{len(entries)} parked event(s)", err=True)
+    if entries:
+        raise typer.Exit(1)
 
 
 @events_app.command("tail")
@@ -73,5 +108,6 @@ def tickets_worker(
 
 def register_kafka(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
+    app.add_typer(relay_app, name="relay")
     app.command("asyncapi")(asyncapi)
     app.command("tickets-worker")(tickets_worker)

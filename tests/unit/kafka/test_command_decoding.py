@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 
+from contracts import limits
 from contracts.commands import CreateTicket
 from services.ticket_service.adapters.kafka import command_records
 from services.ticket_service.adapters.kafka.command_records import (
@@ -171,3 +172,26 @@ def test_strictness_keeps_the_json_forms_of_ids_times_and_enums() -> None:
     command = decode_command(b"\xef\xbb\xbf" + json.dumps(raw).encode())  # a BOM, too
     assert isinstance(command, CreateTicket)
     assert command.data.status == "open" and command.data.priority == "high"
+
+
+def test_the_dead_letter_of_the_largest_record_fits_a_default_kafka_record() -> None:
+    """A poison record as large as the broker takes (value, key and headers) makes a dead
+    letter that the broker takes too: otherwise its publication fails, the batch is
+    rewound and the intake stalls on it (issue #12, item 6)."""
+    record = Record(
+        value=b"{" + b"x" * (1_048_576 - 1),
+        key=b"k" * 10_000,
+        headers=[(f"h{i}", b"v" * 1_000) for i in range(300)],
+    )
+    with pytest.raises(PoisonMessage) as caught:
+        decode_command(record.value)
+    letter = dead_letter_for(record, caught.value, "group-1")
+    published = letter.model_dump_json().encode()
+    headers = sum(len(k) + len(v) for k, v in dead_letter_headers(letter).items())
+    assert len(published) + headers + limits.KEY_MAX < 1_000_000
+    assert letter.truncated is True
+    assert letter.value_size == len(record.value or b"")
+    kept = base64.b64decode(letter.value_b64 or "")
+    assert kept == (record.value or b"")[: len(kept)] and len(kept) > 500_000
+    small = dead_letter_for(Record(value=b"\xff"), caught.value, None)
+    assert small.truncated is False

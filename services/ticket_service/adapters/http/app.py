@@ -23,6 +23,7 @@ from services.ticket_service.adapters.http import (
     routes_tickets,
     routes_views,
 )
+from services.ticket_service.adapters.http.body_limit import BodyLimit
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
 from services.ticket_service.adapters.http.docs_ui import install_docs
 from services.ticket_service.adapters.http.fast_lane import FastLane
@@ -95,6 +96,7 @@ def create_app(
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
     if fast_lane:
         app.add_middleware(FastLane)  # added first: it runs inside the observability layer
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any reading
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
     _document_response_headers(app)

@@ -16,8 +16,9 @@ from functools import lru_cache
 from typing import Any
 
 import jwt
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from contracts import limits
 from contracts.common import Actor, Role
 from services.local_jwt_secret import primary_secret
 from services.settings import BUILTIN_JWT_SECRETS, Settings
@@ -35,8 +36,8 @@ CLOCK_SKEW_SECONDS = 30
 class Claims(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    sub: str
-    email: str | None = None
+    sub: str = Field(max_length=limits.SUB_MAX)
+    email: str | None = Field(None, max_length=limits.EMAIL_MAX)
     role: Role
     org: str | None = None
     org_wide: bool = False

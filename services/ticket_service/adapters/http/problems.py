@@ -39,6 +39,7 @@ TITLES = {
     405: "Method not allowed",
     409: "Conflict with the ticket's state",
     412: "Precondition failed",
+    413: "Request body too large",
     415: "Unsupported media type",
     422: "Invalid request",
     500: "Internal error",
@@ -132,12 +133,13 @@ def install(app: FastAPI) -> None:
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the problem statuses a route can answer (always
-    400 for an unparseable body and 401 without a valid token)."""
+    400 for an unparseable body, 401 without a valid token and 413 for a body above
+    ``HELPDESK_MAX_BODY_BYTES``)."""
     return {
         s: {
             "model": Problem,
             "description": TITLES.get(s, "Error"),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for s in sorted({400, 401, *statuses})
+        for s in sorted({400, 401, 413, *statuses})
     }

@@ -44,9 +44,6 @@ IdempotencyKey = Annotated[
         ),
     ),
 ]
-NON_NULLABLE = frozenset(
-    {"subject", "status", "requester", "cc", "priority", "tags", "custom_fields"}
-)
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], route_class=JSONRoute)
 TICKETS_PATH = "/api/v1/tickets"
@@ -70,12 +67,8 @@ follow_up_url = agent_follow_up_url
 
 
 def change_dict(changes: TicketChanges) -> dict[str, Any]:
-    """The fields the client set; ``null`` clears assignee, division and form only."""
-    return {
-        k: v
-        for k, v in changes.model_dump(mode="json", exclude_unset=True).items()
-        if v is not None or k not in NON_NULLABLE
-    }
+    """The fields the client set (the contract refuses ``null`` where it cannot clear)."""
+    return changes.as_changes()
 
 
 def detail(svc: Services, ticket: Ticket, claims: Claims) -> schemas.TicketDetail:

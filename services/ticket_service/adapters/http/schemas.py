@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts import limits
 from contracts.common import Channel, Priority, Status, TicketChanges, TicketRef
 from contracts.dead_letters import DeadLetter
 from contracts.email_address import EmailStr
@@ -33,18 +34,18 @@ class Body(BaseModel):
 
 
 class CommentIn(Body):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
     public: bool = True
 
 
 class RequestCommentIn(Body):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
 
 
 class FollowUpIn(Body):
     body: str = Field(
         default="",
-        max_length=100_000,
+        max_length=limits.TEXT_MAX,
         description="The new message: the follow-up's description starts with a reference "
         "to the original ticket (#n), followed by this text. Optional (the body itself may "
         "be left out).",

@@ -10,6 +10,7 @@ from uuid import NAMESPACE_URL, uuid5
 
 from pydantic import ValidationError
 
+from contracts import limits
 from contracts.commands import COMMAND_TYPES, Command, CommandAdapter
 from contracts.dead_letters import DeadLetter, DeadLetterHeader, DeadLetterReason
 from services.ticket_service.application.context import utcnow
@@ -98,6 +99,18 @@ def _b64(data: bytes | None) -> str | None:
 def dead_letter_for(
     record: RecordLike, poison: PoisonMessage, consumer_group: str | None
 ) -> DeadLetter:
+    """The dead letter of a poison record: the record whole, unless it is too large to fit
+    a default Kafka record once base64-encoded (then its beginning, marked ``truncated``)."""
+    value = record.value
+    headers, headers_size = [], 0
+    for k, v in record.headers or ():
+        headers_size += len(k) + len(v or b"")
+        if headers_size > limits.DEAD_LETTER_HEADERS_MAX:
+            break
+        headers.append(DeadLetterHeader(key=k, value_b64=_b64(v) or ""))
+    truncated = len(headers) < len(record.headers or ())
+    if value is not None and len(value) > limits.DEAD_LETTER_VALUE_MAX:
+        value, truncated = value[: limits.DEAD_LETTER_VALUE_MAX], True
     return DeadLetter(
         dead_letter_id=uuid5(
             NAMESPACE_URL, f"kafka:{record.topic}/{record.partition}/{record.offset}"
@@ -106,11 +119,13 @@ def dead_letter_for(
         partition=record.partition,
         offset=record.offset,
         timestamp_ms=record.timestamp,
-        key_b64=_b64(record.key),
-        value_b64=_b64(record.value),
-        headers=[DeadLetterHeader(key=k, value_b64=_b64(v) or "") for k, v in record.headers or ()],
+        key_b64=_b64(record.key[: limits.KEY_MAX] if record.key else record.key),
+        value_b64=_b64(value),
+        headers=headers,
+        value_size=None if record.value is None else len(record.value),
+        truncated=truncated or bool(record.key and len(record.key) > limits.KEY_MAX),
         reason=poison.reason,
-        error=poison.error,
+        error=poison.error[: limits.TEXT_MAX],
         consumer_group=consumer_group,
         dead_lettered_at=utcnow(),
     )

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from contracts import limits
 from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
@@ -106,7 +107,8 @@ class CommandIntake:
                 why,
             )
             await self._publish_dead_letter(
-                dead_letter_for(record, why, self.consumer_group), record.key
+                dead_letter_for(record, why, self.consumer_group),
+                record.key[: limits.KEY_MAX] if record.key else record.key,
             )
             INTAKE_DEAD_LETTERS.inc()
         self.batches += 1

@@ -7,7 +7,10 @@ behind a later one), waits for delivery, and only then records the page's last p
 A crash between publish and record republishes that page: at-least-once, never a gap.
 
 It wakes when the application saves (``add_saved_listener``) and otherwise polls slowly;
-broker and store outages are retried with backoff, forever.
+broker and store outages are retried with backoff, forever. A record that can never be
+published as it is (larger than the producer's batch limit, or refused by the broker as
+too large) is parked in the store instead (:mod:`.parked`), logged and counted, and the
+relay goes on: one bad record never stalls the events behind it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import PersistenceError
 
@@ -28,9 +36,11 @@ from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
+from services.ticket_service.adapters.kafka.parked import ParkedStore, describe, record_size
 from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.adapters.kafka.topics import ensure_topics
-from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG
+from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG, RELAY_PARKED
+from services.ticket_service.application.context import utcnow
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 
@@ -38,6 +48,8 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_BYTES = 900_000
 """Below the broker's default 1 MiB message limit: one request carries ~1,500 events."""
+REFUSED_AS_TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+"""Broker answers that no retry can change: the batch (or its record) is too large."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,8 @@ class EventRelay:
         self.page_size = page_size
         self.poll_interval = poll_interval
         self.position = RelayPosition(app, name or settings.relay_name)
+        self.parked = ParkedStore(app, name or settings.relay_name)
+        self.max_record_bytes = settings.relay_max_record_bytes
         self._record = record_position or self.position.record
         self._producer_factory = producer_factory or (lambda: producer_for(settings))
         self._partitioner = DefaultPartitioner()
@@ -116,6 +130,8 @@ class EventRelay:
         self._last_offsets: dict[int, int] = {}
         self.published_events = 0
         """Records sent (including republished ones): for benchmarks and logs."""
+        self.parked_events = 0
+        """Records parked by this relay (see :mod:`.parked`)."""
 
     # ---- for callers that need to know what is on the topic ----------------------------
 
@@ -277,19 +293,46 @@ class EventRelay:
     ) -> None:
         """One batch in flight per partition: a failed batch is never overtaken."""
         batch = producer.create_batch()
+        in_batch: list[EventRecord] = []
         for record in records:
+            size = record_size(record)
+            if size > self.max_record_bytes:
+                await self._park(
+                    record, f"{size} bytes: above the relay's limit of {self.max_record_bytes}"
+                )
+                continue
             if not _append(batch, record):
-                await self._send_batch(producer, batch, partition)
-                batch = producer.create_batch()
+                if in_batch:
+                    await self._send_batch(producer, batch, partition, in_batch)
+                batch, in_batch = producer.create_batch(), []
                 if not _append(batch, record):
-                    raise ValueError(f"event larger than a record batch: {record.key!r}")
-        await self._send_batch(producer, batch, partition)
+                    await self._park(record, "larger than the producer's record batch limit")
+                    continue
+            in_batch.append(record)
+        if in_batch:
+            await self._send_batch(producer, batch, partition, in_batch)
 
-    async def _send_batch(self, producer: AIOKafkaProducer, batch: Any, partition: int) -> None:
+    async def _send_batch(
+        self, producer: AIOKafkaProducer, batch: Any, partition: int, records: list[EventRecord]
+    ) -> None:
+        """Send and wait; a batch the broker refuses as too large is sent again one record
+        at a time, in order, and a single refused record is parked."""
         count = batch.record_count()
         batch.close()
-        delivered = await producer.send_batch(batch, self.topic, partition=partition)
-        metadata = await delivered
+        try:
+            delivered = await producer.send_batch(batch, self.topic, partition=partition)
+            metadata = await delivered
+        except REFUSED_AS_TOO_LARGE as refused:
+            if len(records) == 1:
+                await self._park(records[0], f"refused by the broker: {refused!r}")
+                return
+            for record in records:
+                single = producer.create_batch()
+                if not _append(single, record):
+                    await self._park(record, "larger than the producer's record batch limit")
+                    continue
+                await self._send_batch(producer, single, partition, [record])
+            return
         last = self._last_offsets.get(partition)
         if last is not None and metadata.offset <= last:
             # Offsets only grow: the topic was recreated under us (a broker that lost its
@@ -299,6 +342,25 @@ class EventRelay:
                 "topic was reset; republishing"
             )
         self._last_offsets[partition] = metadata.offset + count - 1
+
+    async def _park(self, record: EventRecord, why: str) -> None:
+        """Keep it in the store, say so, and go on without it."""
+        parked = describe(record, why, utcnow())
+        first_time = await self._retry_store(self.parked.park, parked)
+        self.parked_events += 1
+        if first_time:
+            RELAY_PARKED.inc()
+        log.error(
+            "relay: parked %s %s (ticket %s, version %d, %d bytes): %s; "
+            "see `helpdesk relay parked`",
+            parked.event_type,
+            parked.event_id,
+            parked.ticket_id,
+            parked.version,
+            parked.size,
+            why,
+            extra={"event_id": parked.event_id, "ticket_id": parked.ticket_id},
+        )
 
     # ---- store ---------------------------------------------------------------------------
 
