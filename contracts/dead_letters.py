@@ -1,5 +1,6 @@
 """Messages on ``helpdesk.dead-letter``: a consumed message that could not be decoded or
-validated, kept whole (original bytes base64-encoded) with where it came from and why."""
+validated, or whose application kept failing, kept whole (original bytes base64-encoded)
+with where it came from and why."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import Field
 from contracts import limits
 from contracts.common import SCHEMA_VERSION, Contract
 
-DeadLetterReason = Literal["undecodable", "unknown_type", "invalid"]
+DeadLetterReason = Literal["undecodable", "unknown_type", "invalid", "failed"]
 
 
 class DeadLetterHeader(Contract):
@@ -41,7 +42,9 @@ class DeadLetter(Contract):
     )
     reason: DeadLetterReason = Field(
         description="undecodable: not UTF-8 JSON; unknown_type: no such command_type; "
-        "invalid: fails the command's schema."
+        "invalid: fails the command's schema; failed: a valid command whose application "
+        "raised an unexpected error on every attempt (HELPDESK_INTAKE_MAX_ATTEMPTS), nothing "
+        "stored; `error` names the exception."
     )
     error: str = Field(description="What was wrong, for a human.")
     consumer_group: str | None = None

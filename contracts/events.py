@@ -18,17 +18,36 @@ from contracts.common import (
     TicketRef,
 )
 
+REJECTION_SCHEMA_VERSION = 2
+"""``CommandRejected`` v2: ``version`` is null (v1 carried 1, which collided with the
+target ticket's own first event under the ``(ticket_id, version)`` deduplication)."""
+
 
 class EventEnvelope(Contract):
-    event_id: UUID
+    """Every message on the events topic. A stream event (:class:`StreamEvent`) has its
+    position in its stream as ``version``; a :class:`CommandRejected` is in no stream."""
+
+    event_id: UUID = Field(
+        description="Unique per event and kept by a republished one: deduplicate by it, or "
+        "by (ticket_id, version) for the events that have a version."
+    )
     event_type: str
     ticket_id: UUID
     ticket_number: int | None
-    version: int = Field(ge=1, description="Position of the event in its ticket's stream.")
+    version: int | None = Field(
+        ge=1,
+        description="Position of the event in its ticket's stream; null for CommandRejected.",
+    )
     occurred_at: datetime
     schema_version: int = SCHEMA_VERSION
     correlation_id: str | None = None
     causation_id: str | None = None
+
+
+class StreamEvent(EventEnvelope):
+    """An event of a ticket's (or the policy's) stream: ``(ticket_id, version)`` is unique."""
+
+    version: int = Field(ge=1, description="Position of the event in its ticket's stream.")
 
 
 class TicketCreatedData(Contract):
@@ -57,7 +76,7 @@ class TicketCreatedData(Contract):
     )
 
 
-class TicketCreated(EventEnvelope):
+class TicketCreated(StreamEvent):
     event_type: Literal["TicketCreated"] = "TicketCreated"
     data: TicketCreatedData
 
@@ -69,7 +88,7 @@ class FollowUpCreatedData(TicketCreatedData):
     )
 
 
-class FollowUpCreated(EventEnvelope):
+class FollowUpCreated(StreamEvent):
     """The first event of a follow-up ticket's own stream (the original gets none)."""
 
     event_type: Literal["FollowUpCreated"] = "FollowUpCreated"
@@ -87,7 +106,7 @@ class StatusChangedData(Contract):
     )
 
 
-class StatusChanged(EventEnvelope):
+class StatusChanged(StreamEvent):
     event_type: Literal["StatusChanged"] = "StatusChanged"
     data: StatusChangedData
 
@@ -97,7 +116,7 @@ class TicketUpdatedData(Contract):
     changed_by: Actor
 
 
-class TicketUpdated(EventEnvelope):
+class TicketUpdated(StreamEvent):
     event_type: Literal["TicketUpdated"] = "TicketUpdated"
     data: TicketUpdatedData
 
@@ -111,7 +130,7 @@ class CommentAddedData(Contract):
     attachments: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class CommentAdded(EventEnvelope):
+class CommentAdded(StreamEvent):
     event_type: Literal["CommentAdded"] = "CommentAdded"
     data: CommentAddedData
 
@@ -123,7 +142,7 @@ class TicketClosedData(Contract):
     actor: Actor
 
 
-class TicketClosed(EventEnvelope):
+class TicketClosed(StreamEvent):
     event_type: Literal["TicketClosed"] = "TicketClosed"
     data: TicketClosedData
 
@@ -133,7 +152,7 @@ class AutoClosePolicyChangedData(Contract):
     changed_by: Actor
 
 
-class AutoClosePolicyChanged(EventEnvelope):
+class AutoClosePolicyChanged(StreamEvent):
     """Keyed by the policy's own id; ``ticket_number`` is null."""
 
     event_type: Literal["AutoClosePolicyChanged"] = "AutoClosePolicyChanged"
@@ -191,9 +210,15 @@ class CommandRejectedData(Contract):
 
 
 class CommandRejected(EventEnvelope):
-    """A command from Kafka that the ticket service refused; keyed by the target ticket."""
+    """A command from Kafka that the ticket service refused; keyed by the target ticket.
+    Not an event of the ticket's stream (the ticket did not change): ``version`` is null,
+    ``event_id`` (derived from the command id) identifies it: deduplicate by ``event_id``."""
 
     event_type: Literal["CommandRejected"] = "CommandRejected"
+    version: None = Field(
+        None, description="Always null: a rejection is in no stream; deduplicate by event_id."
+    )
+    schema_version: int = REJECTION_SCHEMA_VERSION
     data: CommandRejectedData
 
 

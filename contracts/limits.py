@@ -95,6 +95,11 @@ def bounded_json(value: Any, *, what: str, max_bytes: int, max_depth: int | None
     return value
 
 
+ORGANIZATION_MEMBERS_BYTES_MAX = 600_000
+"""Bytes of an organization's member list as JSON: with its name and 100 domains, every
+organization event stays below a default Kafka record (use domains for larger ones)."""
+
+
 DEAD_LETTER_VALUE_MAX = 600_000
 """Bytes of a poison record's value a dead letter keeps (base64: 800,000 characters); a
 larger value is cut there, so the dead letter itself fits a default Kafka record."""

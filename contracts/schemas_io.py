@@ -4,7 +4,8 @@
 regenerates them; a test fails when they are stale). ``contracts/schemas/released/`` holds the
 schemas consumers already rely on; it is copied by hand when a release is cut. A change that
 removes or retypes a field of a released schema, or makes an optional field required, is
-breaking, and a test fails on it.
+breaking, and a test fails on it, unless the message's ``schema_version`` went up with it:
+that announces a new major version of the message, which consumers tell apart by it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,19 @@ def breaking_changes(old: dict[str, Any], new: dict[str, Any], path: str = "") -
     return problems
 
 
+def schema_version(schema: dict[str, Any]) -> int:
+    """The message's ``schema_version`` (its default; 1 when it has none)."""
+    version = schema.get("properties", {}).get("schema_version", {}).get("default", 1)
+    return int(version)
+
+
+def unannounced_breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Breaking changes made without raising the message's ``schema_version``."""
+    if new and schema_version(new) > schema_version(old):
+        return []
+    return breaking_changes(old, new)
+
+
 def _compare_object(
     old: dict[str, Any],
     old_root: dict[str, Any],
@@ -117,8 +131,13 @@ def main() -> None:
     released = load(RELEASED_DIR)
     current = load(CURRENT_DIR)
     for name, old in released.items():
-        for problem in breaking_changes(old, current.get(name, {})):
-            print(f"BREAKING {name}: {problem}")
+        new = current.get(name, {})
+        announced = not unannounced_breaking_changes(old, new)
+        for problem in breaking_changes(old, new):
+            if announced:
+                print(f"schema_version {schema_version(new)} of {name}: {problem}")
+            else:
+                print(f"BREAKING {name}: {problem}")
 
 
 if __name__ == "__main__":

@@ -66,11 +66,16 @@ class Settings(BaseSettings):
     relay_max_record_bytes: int = Field(1_000_000, gt=0)
     """Largest event record the relay publishes (key, value and headers); a larger one is
     parked in the store instead. Keep it below the broker's ``max.message.bytes``."""
+    intake_max_attempts: int = Field(3, ge=1)
+    """Attempts at a Kafka command whose application fails unexpectedly (not a store outage,
+    which is retried until the store is back) before it is dead-lettered."""
 
     redis_url: str | None = None
     database_url: str | None = None
     data_dir: Path = Path("./var")
 
+    snapshot_interval: int = Field(100, ge=0)
+    """A ticket's snapshot is taken after every this many events; 0 takes none."""
     max_body_bytes: int = Field(1024 * 1024, gt=0)
     """Largest HTTP request body accepted; a larger one is refused (413) unread."""
 

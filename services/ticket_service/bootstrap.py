@@ -32,6 +32,7 @@ def build_application(
                 default_auto_close_after=settings.auto_close_after,
                 idempotency_key_ttl=settings.idempotency_key_ttl,
                 command_roles=settings.command_roles,
+                snapshot_interval=settings.snapshot_interval,
             )
         except (IntegrityError, InternalError) as error:
             if isinstance(error, InternalError) and "concurrently" not in str(error):

@@ -16,6 +16,7 @@ from contracts.events import (
     Event,
     FollowUpCreated,
     StatusChanged,
+    StreamEvent,
     TicketClosed,
     TicketCreated,
 )
@@ -79,7 +80,7 @@ def change_for(event: Event) -> TimerChange | None:
             return None
 
 
-def _timer(event: Event, solve_id: int, due_at: datetime) -> Timer:
+def _timer(event: StreamEvent, solve_id: int, due_at: datetime) -> Timer:
     return Timer(
         ticket_id=event.ticket_id,
         solve_id=solve_id,

@@ -30,12 +30,13 @@ HTTP_GROUP_COMMANDS = Counter(
 )
 INTAKE_COMMANDS = Counter(
     "helpdesk_intake_commands_total",
-    "Commands applied by the Kafka intake, by outcome (accepted, rejected, duplicate).",
+    "Commands applied by the Kafka intake, by outcome (accepted, rejected, duplicate, failed).",
     ("outcome",),
 )
 INTAKE_DEAD_LETTERS = Counter(
     "helpdesk_intake_dead_letters_total",
-    "Records from the commands topic sent to the dead-letter topic (could not be decoded).",
+    "Records from the commands topic sent to the dead-letter topic (could not be decoded, "
+    "or kept failing).",
 )
 RELAY_EVENTS = Counter(
     "helpdesk_relay_events_published_total",
@@ -51,7 +52,7 @@ RELAY_LAG = Gauge(
     "Newest notification id in the store minus the relay's published position.",
 )
 
-for _outcome in ("accepted", "rejected", "duplicate"):
+for _outcome in ("accepted", "rejected", "duplicate", "failed"):
     INTAKE_COMMANDS.labels(outcome=_outcome)
 
 

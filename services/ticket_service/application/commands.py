@@ -3,14 +3,21 @@
 Each command is deduplicated by its ``command_id`` through a receipt saved with its effect.
 A command the rules refuse is not an error of the consumer: it is recorded as a rejected
 receipt, which the relay publishes as ``CommandRejected`` keyed by the target ticket.
-A batch is saved in one transaction; if that fails (a replayed command, a concurrent writer)
-the batch is retried one command at a time.
+A batch is saved in one transaction; if that fails (a replayed command, a concurrent writer,
+an unexpected error) the batch is retried one command at a time. A store outage is raised
+(the caller retries the whole batch later); any other error of one command is retried
+``max_attempts`` times (a save that keeps conflicting, ``MAX_CONFLICT_RETRIES`` times), then
+that command's outcome carries the ``failure`` and the others are applied: one broken
+command never blocks the rest.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from uuid import UUID
+
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from contracts import commands as cmd
 from contracts.common import Actor, Channel, Role
@@ -32,22 +39,45 @@ from services.ticket_service.domain.ids import ticket_id_for
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
+log = logging.getLogger(__name__)
+
 MAX_CONFLICT_RETRIES = 5
+MAX_ATTEMPTS = 3
+"""Attempts at a command that fails unexpectedly (``HELPDESK_INTAKE_MAX_ATTEMPTS``)."""
+
+STORE_OUTAGE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+"""The store is unreachable or refuses for now (connection lost or refused, pool exhausted,
+database locked): the same commands succeed later, so the caller retries the whole batch.
+eventsourcing translates sqlite3's and psycopg's errors into these (``ConnectionUnavailableError``
+is an ``OperationalError``) and its PostgreSQL recorder retries exactly this pair; every
+other error (integrity, data, programming errors included) is the command's own."""
 
 
-def handle_commands(app: TicketApplication, commands: Sequence[cmd.Command]) -> list[Outcome]:
-    """Apply commands, several per store transaction; one outcome per command, in order."""
+def handle_commands(
+    app: TicketApplication, commands: Sequence[cmd.Command], *, max_attempts: int = MAX_ATTEMPTS
+) -> list[Outcome]:
+    """Apply commands, several per store transaction; one outcome per command, in order.
+    Raises only a store outage (see :data:`STORE_OUTAGE`)."""
     if not commands:
         return []
     try:
         with collector_paused():
             return app.run_batch([operation(app, c) for c in commands])
+    except STORE_OUTAGE:
+        raise
     except (Duplicate, ConcurrencyConflict):
-        return [handle_command(app, c) for c in commands]
+        pass
+    except Exception:
+        log.warning("commands: batch of %d failed; one at a time", len(commands), exc_info=True)
+    return [handle_command(app, c, max_attempts=max_attempts) for c in commands]
 
 
-def handle_command(app: TicketApplication, command: cmd.Command) -> Outcome:
-    for _ in range(MAX_CONFLICT_RETRIES):
+def handle_command(
+    app: TicketApplication, command: cmd.Command, *, max_attempts: int = MAX_ATTEMPTS
+) -> Outcome:
+    failures: list[Exception] = []
+    conflicts = 0
+    while True:
         try:
             return app.run(operation(app, command))
         except Duplicate as duplicate:
@@ -58,9 +88,31 @@ def handle_command(app: TicketApplication, command: cmd.Command) -> Outcome:
                 ticket_number=receipt.ticket_number,
                 duplicate=True,
             )
-        except ConcurrencyConflict:
-            continue
-    raise ConcurrencyConflict(f"Command {command.command_id} kept conflicting; giving up.")
+        except ConcurrencyConflict as conflict:
+            conflicts += 1
+            if conflicts >= MAX_CONFLICT_RETRIES:  # not contention any more: park it
+                log.warning(
+                    "commands: %s %s conflicted %d times: %s",
+                    command.command_type,
+                    command.command_id,
+                    conflicts,
+                    conflict,
+                )
+                return Outcome(ok=False, ticket_id=_target_id(command), failure=conflict)
+        except STORE_OUTAGE:
+            raise
+        except Exception as failure:
+            failures.append(failure)
+            log.warning(
+                "commands: %s %s failed (attempt %d of %d)",
+                command.command_type,
+                command.command_id,
+                len(failures),
+                max_attempts,
+                exc_info=True,
+            )
+            if len(failures) >= max_attempts:
+                return Outcome(ok=False, ticket_id=_target_id(command), failure=failure)
 
 
 def operation(app: TicketApplication, command: cmd.Command) -> Operation[Outcome]:
@@ -76,9 +128,11 @@ def operation(app: TicketApplication, command: cmd.Command) -> Operation[Outcome
     def op(uow: UnitOfWork) -> Outcome:
         if uow.staged_receipt(key) is not None:
             return Outcome(ok=True, duplicate=True)
+        first_free = uow.next_number
         try:
             ticket = _apply(app, uow, command, ctx)
         except errors.DomainError as error:
+            uow.give_back_numbers(first_free)  # e.g. a refused follow-up took one
             uow.stage(_rejected(key, command, error, ctx))
             return Outcome(ok=False, ticket_id=_target_id(command), error=error)
         if ticket is None:

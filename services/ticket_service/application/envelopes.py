@@ -23,13 +23,17 @@ def event_id_for(aggregate_id: UUID, version: int) -> UUID:
     return uuid5(aggregate_id, str(version))
 
 
-def _head(domain_event: Any, ticket_id: UUID, number: int | None) -> dict[str, Any]:
+def _head(
+    domain_event: Any, ticket_id: UUID, number: int | None, *, in_stream: bool = True
+) -> dict[str, Any]:
+    """The envelope's head; ``in_stream=False`` for a message that is in no stream of the
+    ticket (a rejection): no version, and an event id that is its own."""
     meta = getattr(domain_event, "meta", {}) or {}
     return {
         "event_id": event_id_for(domain_event.originator_id, domain_event.originator_version),
         "ticket_id": ticket_id,
         "ticket_number": number,
-        "version": domain_event.originator_version,
+        "version": domain_event.originator_version if in_stream else None,
         "occurred_at": getattr(domain_event, "at", None) or domain_event.timestamp,
         "correlation_id": meta.get("correlation_id"),
         "causation_id": meta.get("causation_id"),
@@ -134,7 +138,7 @@ def _receipt(e: Any) -> Envelope | None:
     if e.outcome != "rejected":
         return None
     return ev.CommandRejected(
-        **_head(e, e.ticket_id or e.originator_id, e.ticket_number),
+        **_head(e, e.ticket_id or e.originator_id, e.ticket_number, in_stream=False),
         data={
             "command_id": e.key.removeprefix("command:"),
             "command_type": e.command_type or "unknown",

@@ -66,11 +66,23 @@ class Outcome:
     ticket_number: int | None = None
     duplicate: bool = False
     error: errors.DomainError | None = None
+    failure: Exception | None = None
+    """Set when applying the command raised something other than a rule's refusal or a
+    store outage on every attempt (a bug): nothing was stored; the intake dead-letters it."""
+
+
+SNAPSHOT_INTERVAL = 100
+"""A ticket's snapshot is taken after every this many events (``HELPDESK_SNAPSHOT_INTERVAL``)."""
+DIRECTORY_SNAPSHOT_INTERVAL = 100
+"""The organization directory's snapshot is taken after every this many changes."""
 
 
 class TicketApplication(Application[UUID]):
     name = "Helpdesk"
-    snapshotting_intervals = {Ticket: 100, OrganizationDirectory: 100}
+    snapshotting_intervals = {
+        Ticket: SNAPSHOT_INTERVAL,
+        OrganizationDirectory: DIRECTORY_SNAPSHOT_INTERVAL,
+    }
     log_section_size = 10_000
 
     def __init__(
@@ -80,8 +92,14 @@ class TicketApplication(Application[UUID]):
         default_auto_close_after: timedelta = timedelta(days=7),
         idempotency_key_ttl: timedelta = DEFAULT_IDEMPOTENCY_KEY_TTL,
         command_roles: frozenset[Role] | None = None,
+        snapshot_interval: int = SNAPSHOT_INTERVAL,
     ) -> None:
+        """``snapshot_interval``: events between a ticket's snapshots; 0 takes none (the
+        snapshots already stored are still used)."""
         super().__init__(env)
+        if snapshot_interval < 0:
+            raise ValueError(f"snapshot_interval must be 0 or more, got {snapshot_interval}")
+        self.snapshot_interval = snapshot_interval
         self.default_auto_close_after = default_auto_close_after
         self.idempotency_key_ttl = idempotency_key_ttl
         self.command_roles = command_roles
@@ -112,6 +130,21 @@ class TicketApplication(Application[UUID]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A snapshot at each multiple of its type's interval an aggregate reached: a
+        ticket's is ``snapshot_interval``, the organization directory's
+        ``DIRECTORY_SNAPSHOT_INTERVAL``."""
+        for saved in processing_event.events:
+            aggregate = processing_event.aggregates.get(saved.originator_id)
+            if isinstance(aggregate, Ticket):
+                interval = self.snapshot_interval
+            elif isinstance(aggregate, OrganizationDirectory):
+                interval = DIRECTORY_SNAPSHOT_INTERVAL
+            else:
+                continue
+            if interval and saved.originator_version % interval == 0:
+                self.take_snapshot(saved.originator_id, version=saved.originator_version)
 
     # ---- queries -----------------------------------------------------------------------
 

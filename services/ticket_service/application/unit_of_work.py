@@ -69,6 +69,13 @@ class UnitOfWork:
     def next_number(self) -> int:
         return self._next_number
 
+    def give_back_numbers(self, first: int) -> None:
+        """Numbers from ``first`` on were taken by an operation that failed before staging
+        a ticket with them: the next ticket takes ``first`` (numbers stay contiguous)."""
+        if first > self._next_number:
+            raise ValueError(f"number {first} was never taken (next is {self._next_number})")
+        self._next_number = first
+
     def stage(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
             self.staged[aggregate.id] = aggregate

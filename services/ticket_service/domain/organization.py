@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate, event
 
 from contracts.common import POLICY_ADMIN_ROLES, Role
+from contracts.limits import ORGANIZATION_MEMBERS_BYTES_MAX, json_size
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.free_mail import is_free_mail
 from services.ticket_service.domain.ids import ORGANIZATION_DIRECTORY_ID
@@ -93,6 +94,12 @@ def member_addresses(members: Iterable[str]) -> list[str]:
     result = sorted({normalize_member(m) for m in members})
     if len(result) > MAX_MEMBERS:
         raise errors.InvalidRequest(f"An organization has at most {MAX_MEMBERS} members.")
+    size = json_size(result)
+    if size > ORGANIZATION_MEMBERS_BYTES_MAX:
+        raise errors.InvalidRequest(
+            f"An organization's members are {size} bytes as JSON; at most "
+            f"{ORGANIZATION_MEMBERS_BYTES_MAX} are allowed (claim a domain instead)."
+        )
     return result
 
 

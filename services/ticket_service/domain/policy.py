@@ -7,17 +7,27 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from typing_extensions import TypedDict
 
 from contracts.common import POLICY_ADMIN_ROLES, Role
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID
+from services.ticket_service.domain.snapshot import TypedSnapshot
 
 MIN_DAYS, MAX_DAYS = 1, 28
+
+
+class AutoClosePolicyState(TypedDict, total=False):
+    after_seconds: int
+    changed_at: datetime
 
 
 class AutoClosePolicy(Aggregate):
     """Exists once an admin first changes the period; until then the deployment default
     (``HELPDESK_AUTO_CLOSE_AFTER``) applies. A change applies to tickets solved after it."""
+
+    Snapshot = TypedSnapshot
+    snapshot_state = AutoClosePolicyState
 
     @staticmethod
     def create_id() -> UUID:

@@ -16,11 +16,27 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
+from typing_extensions import TypedDict
 
 from services.ticket_service.domain.ids import receipt_id_for
+from services.ticket_service.domain.snapshot import TypedSnapshot
+
+
+class ReceiptState(TypedDict, total=False):
+    key: str
+    outcome: str
+    ticket_id: UUID | None
+    ticket_number: int | None
+    command_type: str | None
+    error: str | None
+    reason: str | None
+    at: datetime
 
 
 class Receipt(Aggregate):
+    Snapshot = TypedSnapshot
+    snapshot_state = ReceiptState
+
     @staticmethod
     def create_id(key: str) -> UUID:
         return receipt_id_for(key)

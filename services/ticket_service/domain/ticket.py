@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
+from typing_extensions import TypedDict
 
 from contracts import limits
 from contracts.common import (
@@ -21,6 +22,7 @@ from contracts.common import (
 )
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.snapshot import TypedSnapshot
 
 Period = timedelta | Callable[[], timedelta]
 """The auto-close period in force; a callable is only asked when the ticket is solved."""
@@ -48,10 +50,42 @@ UPDATABLE_FIELDS = frozenset(
 )
 
 
+class TicketState(TypedDict, total=False):
+    """Every attribute of a :class:`Ticket`, with the types it can hold (what a snapshot
+    restores). An update sets the fields to what ``TicketChanges`` allows, null included."""
+
+    number: int
+    subject: str | None
+    description: str
+    status: Status
+    requester: str | None
+    cc: list[str] | None
+    assignee: str | None
+    division: str | None
+    priority: str | None
+    form: str | None
+    tags: list[str] | None
+    custom_fields: dict[str, Any] | None
+    channel: str
+    created_by: dict[str, Any]
+    follow_up_of: dict[str, Any] | None
+    source_key: str | None
+    created_at: datetime
+    updated_at: datetime
+    solve_id: int
+    solved_at: datetime | None
+    auto_close_due_at: datetime | None
+    closed_at: datetime | None
+    closed_by: str | None
+    comments: list[dict[str, Any]]
+
+
 class Ticket(Aggregate):
     organization_id: str | None = None
     """Set at creation (None: the requester was in no organization); the class default
     serves tickets stored before organizations existed."""
+    Snapshot = TypedSnapshot
+    snapshot_state = TicketState
 
     @staticmethod
     def create_id(number: int) -> UUID:

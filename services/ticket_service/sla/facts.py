@@ -43,6 +43,8 @@ class Fact(NamedTuple):
 
 def fact_from_envelope(envelope: ev.EventEnvelope) -> Fact | None:
     """The fact of one public envelope, or None when it cannot move an SLA clock."""
+    if not isinstance(envelope, ev.StreamEvent):
+        return None  # a rejected command: in no ticket's stream
     head = (envelope.ticket_id, envelope.version)
     at = to_micros(envelope.occurred_at)
     if isinstance(envelope, ev.TicketCreated | ev.FollowUpCreated):

@@ -223,3 +223,27 @@ def test_every_stored_event_maps_to_a_valid_envelope(store_settings: Settings) -
         "AutoClosePolicyChanged",
     ]
     assert app.auto_close_after() == timedelta(days=3)
+
+
+def test_a_refused_follow_up_in_a_batch_takes_no_ticket_number(store_settings: Settings) -> None:
+    """It once took the next number: the batch's next ticket skipped one, and numbers
+    (looked up by bisection, as contiguous) got a gap."""
+    app = build_application(store_settings)
+    integration = Actor(role="integration", sub="crm")
+
+    def create(subject: str) -> cmd.CreateTicket:
+        return cmd.CreateTicket(
+            command_id=uuid4(),
+            issued_at=utcnow(),
+            actor=integration,
+            data={"subject": subject, "requester": "req@example.com"},  # type: ignore[arg-type]
+        )
+
+    follow_up = cmd.CreateFollowUp(
+        command_id=uuid4(), issued_at=utcnow(), actor=integration, ticket_number=1, data={}
+    )  # type: ignore[arg-type]
+    outcomes = handle_commands(app, [create("one"), follow_up, create("two")])
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[1].error is not None and outcomes[1].error.code == "not_closed"
+    assert [app.get_ticket(n).subject for n in (1, 2)] == ["one", "two"]
+    assert app.create_ticket(fields("three"), AGENT, channel="agent").number == 3

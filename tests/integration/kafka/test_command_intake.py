@@ -6,18 +6,21 @@ import base64
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 from uuid import UUID
 
+import pytest
 from eventsourcing.persistence import OperationalError
 
 from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.runtime import TicketWorkers, run_ticket_workers
-from services.ticket_service.application.commands import handle_commands
+from services.ticket_service.application.commands import MAX_ATTEMPTS, handle_commands
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import Outcome, TicketApplication
 from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.ticket import Ticket
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.integration.kafka.streams import (
     caused_by,
@@ -188,3 +191,46 @@ async def test_store_outage_is_retried_not_dead_lettered(
     assert len(calls) == 3  # the same batch, redelivered after each failure
     assert [e["data"]["subject"] for e in envelopes(records)] == ["Patience"]
     assert UUID(envelopes(records)[0]["ticket_id"]) == ticket_id_for(1)
+
+
+async def test_a_command_that_keeps_failing_is_dead_lettered_and_the_partition_moves_on(
+    app: TicketApplication, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the rules for one command (not a refusal, not a store outage): retried a
+    bounded number of times, parked on the dead-letter topic with its error; the batch's other
+    commands are applied once each and later commands on the partition follow."""
+    bootstrap = settings.kafka_bootstrap or ""
+    original = Ticket.add_comment
+    boom_calls: list[str] = []
+
+    def add_comment(self: Ticket, **kwargs: Any) -> Any:
+        if kwargs["body"] == "boom":
+            boom_calls.append(kwargs["body"])
+            raise RuntimeError("a bug in the rules")
+        return original(self, **kwargs)
+
+    monkeypatch.setattr(Ticket, "add_comment", add_comment)
+    create = command("CreateTicket", {"subject": "Before", "requester": REQUESTER})
+    broken = command("AddComment", {"body": "boom", "public": True}, ticket_number=1)
+    fine = command("AddComment", {"body": "fine", "public": True}, ticket_number=1)
+    later = command("CreateTicket", {"subject": "After", "requester": REQUESTER})
+    async with workers(app, settings) as running:
+        assert running.intake is not None
+        await produce(bootstrap, settings.topic_commands, map(encode, [create, broken, fine]))
+        await produce(bootstrap, settings.topic_commands, [encode(later)])
+        await read_until(bootstrap, settings.topic_events, caused_by(later["command_id"]))
+        (letter_record,) = await read_count(bootstrap, settings.topic_dead_letter, 1)
+        assert running.intake.dead_letters == 1
+
+    letter = DeadLetter.model_validate_json(letter_record.value)
+    assert letter.reason == "failed"
+    assert letter.offset == 1
+    assert "RuntimeError: a bug in the rules" in letter.error
+    assert (
+        json.loads(base64.b64decode(letter.value_b64 or ""))["command_id"] == broken["command_id"]
+    )
+    assert len(boom_calls) == 1 + MAX_ATTEMPTS  # the batch, then each bounded attempt alone
+    ticket = app.get_ticket(1)
+    assert [c["body"] for c in ticket.comments] == ["fine"]  # once, and nothing of "boom"
+    assert app.get_ticket(2).subject == "After"
+    assert app.receipt(f"command:{broken['command_id']}") is None  # may be re-sent once fixed

@@ -19,12 +19,19 @@ import pytest
 from contracts import commands as cmd
 from contracts import limits
 from contracts.commands import CommandAdapter
+from contracts.common import Actor
 from contracts.events import EVENT_TYPES
 from services.settings import Settings
 from services.ticket_service.adapters.http.auth import InvalidToken, decode_token, mint_token
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
 from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.organizations import (
+    change_organization,
+    create_organization,
+    delete_organization,
+)
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 
@@ -138,6 +145,59 @@ def largest_commands() -> list[dict[str, Any]]:
     ]
 
 
+def largest_members(variant: str) -> list[str]:
+    """Members filling the organization's byte budget, with the widest characters."""
+    members: list[str] = []
+    budget = limits.ORGANIZATION_MEMBERS_BYTES_MAX
+    while True:
+        local = f"{variant}{len(members):05d}" + WIDEST * 58
+        candidate = f"{local}@{'e' * 60}.example.com"
+        if limits.json_size([*members, candidate]) > budget:
+            return members
+        members.append(candidate)
+
+
+def largest_domains(variant: str) -> list[str]:
+    return [
+        ".".join([f"{variant}{i:03d}" + "f" * 59, "g" * 63, "h" * 63, "i" * 57, "com"])
+        for i in range(100)
+    ]
+
+
+def make_largest_organization(app: TicketApplication) -> None:
+    """OrganizationCreated, OrganizationChanged and OrganizationDeleted at their largest."""
+    admin = RequestContext(
+        actor=Actor(role="admin", email=longest_address(4), sub=wide(limits.SUB_MAX)),
+        correlation_id=wide(limits.ID_MAX),
+    )
+    organization = create_organization(
+        app,
+        admin,
+        name=wide(200, "o"),
+        members=largest_members("a"),
+        domains=largest_domains("a"),
+    )
+    change_organization(
+        app,
+        organization.id,
+        admin,
+        name=wide(200, "p"),
+        members=largest_members("b"),
+        domains=largest_domains("b"),
+    )
+    delete_organization(app, organization.id, admin)
+
+
+def test_an_organization_above_its_member_budget_is_refused() -> None:
+    from services.ticket_service.domain import errors
+    from services.ticket_service.domain.organization import member_addresses
+
+    members = largest_members("a")
+    assert member_addresses(members)
+    with pytest.raises(errors.InvalidRequest, match="bytes as JSON"):
+        member_addresses([*members, "z" + WIDEST * 63 + "@" + "e" * 60 + ".example.com"])
+
+
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EventRecord]]:
     app: TicketApplication = build_application(
@@ -147,6 +207,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[EventRe
         for raw in largest_commands():
             command = CommandAdapter.validate_python(raw)  # allowed by the contract
             handle_command(app, command)
+        make_largest_organization(app)
         records = []
         for notification in app.recorder.select_notifications(start=1, limit=1000):
             envelope = to_envelope(app.mapper.to_domain_event(notification))
@@ -173,6 +234,7 @@ def test_the_largest_event_of_every_type_fits_a_default_kafka_record(
     assert {t: n for t, n in largest.items() if n >= KAFKA_SAFE_RECORD} == {}
     # the limits are used, not dodged: the biggest events are near half a megabyte
     assert largest["TicketCreated"] > 600_000
+    assert largest["OrganizationChanged"] > 600_000
     assert largest["CommentAdded"] > 600_000
 
 

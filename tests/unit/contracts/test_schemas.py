@@ -20,7 +20,7 @@ def test_current_schemas_keep_every_released_field() -> None:
     current = schemas_io.generate()
     assert released, "contracts/schemas/released must hold the released schemas"
     problems = {
-        name: schemas_io.breaking_changes(old, current.get(name, {}))
+        name: schemas_io.unannounced_breaking_changes(old, current.get(name, {}))
         for name, old in released.items()
     }
     assert {name: p for name, p in problems.items() if p} == {}
@@ -60,3 +60,16 @@ def test_adding_an_optional_field_is_not_breaking() -> None:
     old, new = _ticket_created(), _ticket_created()
     new["properties"]["extra"] = {"type": "string"}
     assert schemas_io.breaking_changes(old, new) == []
+
+
+def test_a_breaking_change_needs_a_schema_version_bump() -> None:
+    old, new = _ticket_created(), _ticket_created()
+    new["properties"]["version"] = {"type": "null"}
+    assert schemas_io.unannounced_breaking_changes(old, new) != []
+    new["properties"]["schema_version"] = {**new["properties"]["schema_version"], "default": 2}
+    assert schemas_io.unannounced_breaking_changes(old, new) == []
+    assert schemas_io.breaking_changes(old, new) != []  # still listed, as the new version's
+
+
+def test_a_removed_message_is_breaking_whatever_the_version() -> None:
+    assert schemas_io.unannounced_breaking_changes(_ticket_created(), {}) != []

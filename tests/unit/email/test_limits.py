@@ -12,6 +12,7 @@ from contracts import limits
 from contracts.commands import AddComment, CommandAdapter, CreateTicket, FollowUpRequested
 from contracts.common import Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
+from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.ingest import IngestService, Kind
 from services.email_ingest.domain.addresses import SupportAddress
@@ -42,6 +43,7 @@ async def test_huge_mail_makes_commands_within_the_limits(tmp_path: Path) -> Non
         index=index,
         publisher=publisher,
         quarantine=FileQuarantine(tmp_path / "q"),
+        suspended=FileSuspendedQueue(tmp_path / "s"),
         support=SupportAddress(SUPPORT),
         max_bytes=25 * 1024 * 1024,
         resolve_wait=0.1,

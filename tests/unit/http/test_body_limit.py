@@ -141,7 +141,8 @@ async def test_bodies_within_the_limit_reach_the_app_whole(
     app: ASGIApp, size: int, chunk: int
 ) -> None:
     """Below or at the limit the body is handed on unchanged (the app answers on its own:
-    here 422 for a body that is no ticket); above it, 413 — chunked or not."""
+    here 400 invalid_json for bytes that are no JSON, 422 for an empty body); above it,
+    413 — chunked or not."""
     for chunked in (True, False):
         headers = {"content-type": "application/json", "authorization": token()}
         if chunked:
@@ -153,7 +154,8 @@ async def test_bodies_within_the_limit_reach_the_app_whole(
         if size > LIMIT:
             assert (status, problem["code"]) == (413, "body_too_large")
         else:
-            assert status == 422
+            expected = (422, "invalid_request") if size == 0 else (400, "invalid_json")
+            assert (status, problem["code"]) == expected
             assert body.pulled == size
 
 

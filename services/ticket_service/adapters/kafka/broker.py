@@ -30,14 +30,16 @@ COMMANDS_DESCRIPTION = (
     "Commands from upstream systems, the closer worker and email ingest. Deduplicated by "
     "command_id; applied several per store transaction; offsets committed after the store "
     "save. A refused command becomes a CommandRejected event on the events topic; an "
-    "undecodable or invalid one goes to the dead-letter topic."
+    "undecodable or invalid one, or one whose application keeps failing, goes to the "
+    "dead-letter topic."
 )
 EVENTS_DESCRIPTION = (
     "Every ticket event, in store order (per-ticket order guaranteed), key = ticket id, "
-    "value = the JSON envelope. At-least-once: deduplicate by (ticket_id, version)."
+    "value = the JSON envelope. At-least-once: deduplicate by event_id, or by "
+    "(ticket_id, version) for events with a version (CommandRejected has none)."
 )
 DEAD_LETTER_DESCRIPTION = (
-    "Messages the ticket service could not decode or validate, with the original bytes "
+    "Messages the ticket service could not decode, validate or apply, with the original bytes "
     "(base64), headers, topic, partition, offset and the error. A copy: each dead letter is "
     "stored in the ticket store first (helpdesk dead-letters, /api/v1/dead-letters)."
 )
@@ -158,7 +160,12 @@ def build_ticket_broker(
             letter.model_dump_json().encode(), key=key, headers=dead_letter_headers(letter)
         )
 
-    intake = CommandIntake(app, publish_dead_letter=publish_dead_letter, consumer_group=group_id)
+    intake = CommandIntake(
+        app,
+        publish_dead_letter=publish_dead_letter,
+        consumer_group=group_id,
+        max_attempts=settings.intake_max_attempts,
+    )
     return broker, intake
 
 

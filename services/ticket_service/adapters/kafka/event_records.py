@@ -22,10 +22,11 @@ def event_record(envelope: EventEnvelope) -> EventRecord:
         ("event_type", envelope.event_type.encode()),
         ("event_id", str(envelope.event_id).encode()),
         ("ticket_id", str(envelope.ticket_id).encode()),
-        ("version", str(envelope.version).encode()),
         ("schema_version", str(envelope.schema_version).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
+    if envelope.version is not None:  # a CommandRejected has none
+        headers.insert(3, ("version", str(envelope.version).encode()))
     if envelope.correlation_id:
         headers.append(("correlation_id", envelope.correlation_id.encode()))
     return EventRecord(

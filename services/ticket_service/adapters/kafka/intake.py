@@ -3,8 +3,10 @@
 The consumer commits a batch's offsets only after its commands are stored (manual ack).
 Commands that decode are applied together, several per store transaction, deduplicated by
 ``command_id``; the rules' refusals become ``CommandRejected`` events (the relay publishes
-them). Poison records go to the dead-letter topic, then the batch is acknowledged. Anything
-else that fails (store unavailable, dead-letter topic unreachable) rewinds the batch and
+them). Poison records go to the dead-letter topic, and so does a command whose application
+failed unexpectedly ``max_attempts`` times (a bug: reason ``failed``, with the error); the
+batch's other commands are applied and the batch is acknowledged, so one command never blocks
+its partition. A store outage or an unreachable dead-letter topic rewinds the batch and
 retries it after a backoff: never skipped, never dead-lettered.
 """
 
@@ -14,6 +16,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from contracts import limits
@@ -32,7 +35,7 @@ from services.ticket_service.adapters.metrics import (
     outcome_label,
 )
 from services.ticket_service.application.collector import collector_paused
-from services.ticket_service.application.commands import handle_commands
+from services.ticket_service.application.commands import MAX_ATTEMPTS, handle_commands
 from services.ticket_service.application.tickets import Outcome, TicketApplication
 
 log = logging.getLogger(__name__)
@@ -47,12 +50,13 @@ class CommandIntake:
         *,
         publish_dead_letter: DeadLetterPublisher,
         consumer_group: str | None,
-        apply: Callable[[TicketApplication, Sequence[Command]], list[Outcome]] = handle_commands,
+        max_attempts: int = MAX_ATTEMPTS,
+        apply: Callable[[TicketApplication, Sequence[Command]], list[Outcome]] | None = None,
     ) -> None:
         self.app = app
         self.consumer_group = consumer_group
         self._publish_dead_letter = publish_dead_letter
-        self.apply = apply
+        self.apply = apply or partial(handle_commands, max_attempts=max_attempts)
         """Applies decoded commands to the store (replaceable: tests simulate outages)."""
         self._failures = 0
         self.batches = 0
@@ -86,18 +90,26 @@ class CommandIntake:
 
     async def process(self, records: Sequence[RecordLike]) -> list[Outcome]:
         commands: list[Command] = []
+        command_records: list[RecordLike] = []
         poison: list[tuple[RecordLike, PoisonMessage]] = []
         outcomes: list[Outcome] = []
         with collector_paused():
             for record in records:
                 try:
                     commands.append(decode_command(record.value))
+                    command_records.append(record)
                 except PoisonMessage as refused:
                     poison.append((record, refused))
             if commands:
                 outcomes = await asyncio.to_thread(self.apply, self.app, commands)
         if commands:
             self._count(commands, outcomes)
+        for record, outcome in zip(command_records, outcomes, strict=True):
+            if outcome.failure is not None:
+                failure = outcome.failure
+                poison.append(
+                    (record, PoisonMessage("failed", f"{type(failure).__name__}: {failure}"))
+                )
         for record, why in poison:
             log.warning(
                 "intake: dead-lettering %s/%d@%d: %s",
@@ -121,7 +133,7 @@ class CommandIntake:
         """One counter increment per outcome of the batch (not per command)."""
         counts: Counter[str] = Counter()
         for command, outcome in zip(commands, outcomes, strict=False):
-            label = outcome_label(outcome.ok, outcome.duplicate)
+            label = "failed" if outcome.failure else outcome_label(outcome.ok, outcome.duplicate)
             counts[label] += 1
             if label == "rejected":
                 log.warning(
