@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
@@ -27,6 +27,7 @@ from contracts.limits import ORGANIZATION_MEMBERS_BYTES_MAX, json_size
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.free_mail import is_free_mail
 from services.ticket_service.domain.ids import ORGANIZATION_DIRECTORY_ID
+from services.ticket_service.domain.snapshot import TypedSnapshot
 
 Meta = dict[str, Any]
 NAME_MAX = 200
@@ -115,7 +116,21 @@ def check_manager(actor: dict[str, Any]) -> None:
         raise errors.NotPermitted("Only admins and owners manage organizations.")
 
 
+class OrganizationState(TypedDict, total=False):
+    """Every attribute of an :class:`Organization` (what a snapshot restores)."""
+
+    name: str
+    members: list[str]
+    domains: list[str]
+    created_at: datetime
+    updated_at: datetime
+    deleted: bool
+
+
 class Organization(Aggregate):
+    Snapshot = TypedSnapshot
+    snapshot_state = OrganizationState
+
     @classmethod
     def create(
         cls,
@@ -224,9 +239,20 @@ class Organization(Aggregate):
         }
 
 
+class DirectoryState(TypedDict, total=False):
+    """Every attribute of the :class:`OrganizationDirectory` (what a snapshot restores)."""
+
+    entries: dict[str, dict[str, Any]]
+    by_member: dict[str, str]
+    by_domain: dict[str, str]
+
+
 class OrganizationDirectory(Aggregate):
     """Every live organization and who it claims: member address → organization id,
     claimed domain → organization id."""
+
+    Snapshot = TypedSnapshot
+    snapshot_state = DirectoryState
 
     @staticmethod
     def create_id() -> UUID:

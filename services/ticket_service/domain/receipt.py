@@ -30,6 +30,7 @@ class ReceiptState(TypedDict, total=False):
     command_type: str | None
     error: str | None
     reason: str | None
+    fingerprint: str | None
     at: datetime
 
 

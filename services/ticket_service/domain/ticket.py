@@ -78,6 +78,7 @@ class TicketState(TypedDict, total=False):
     closed_at: datetime | None
     closed_by: str | None
     comments: list[dict[str, Any]]
+    organization_id: str | None
 
 
 class Ticket(Aggregate):

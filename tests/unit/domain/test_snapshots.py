@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from contracts.common import Actor, Status, TicketFields
 from services.ticket_service.application.context import RequestContext
+from services.ticket_service.application.organizations import create_organization
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.domain.organization import (
+    DirectoryState,
+    Organization,
+    OrganizationDirectory,
+    OrganizationState,
+)
 from services.ticket_service.domain.policy import AutoClosePolicy, AutoClosePolicyState
 from services.ticket_service.domain.receipt import Receipt, ReceiptState
 from services.ticket_service.domain.snapshot import LEGACY_TOPIC, TypedSnapshot, restore_types
@@ -64,10 +71,16 @@ def test_the_declarations_name_every_attribute() -> None:
     ticket = a_long_history(application, TicketFields(subject="S", requester="r@example.com"))
     follow_up = application.get_ticket(ticket.number + 1)
     policy = application.change_auto_close_policy(3, ADMIN)
+    organization = create_organization(
+        application, ADMIN, name="Acme", members=["m@acme.example"], domains=["acme.example"]
+    )
+    directory = application.organizations.current()
     for aggregate, declared in (
         (ticket, TicketState),
         (follow_up, TicketState),
         (policy, AutoClosePolicyState),
+        (organization, OrganizationState),
+        (directory, DirectoryState),
     ):
         assert set(vars(aggregate)) - LIBRARY_ATTRIBUTES == set(declared.__annotations__)
     assert set(TicketState.__annotations__) >= UPDATABLE_FIELDS  # what Updated may set
@@ -76,7 +89,7 @@ def test_the_declarations_name_every_attribute() -> None:
     receipt = application.receipt("k-1")
     assert receipt is not None
     assert set(vars(receipt)) - LIBRARY_ATTRIBUTES == set(ReceiptState.__annotations__)
-    for aggregate_class in (Ticket, AutoClosePolicy, Receipt):
+    for aggregate_class in (Ticket, AutoClosePolicy, Receipt, Organization, OrganizationDirectory):
         assert aggregate_class.Snapshot is TypedSnapshot
 
 
