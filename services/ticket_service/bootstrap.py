@@ -3,9 +3,10 @@ point: HTTP server, Kafka intake, relay, CLI, tests and benchmarks)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
-from eventsourcing.persistence import IntegrityError, InternalError
+from eventsourcing.persistence import IntegrityError, InternalError, OperationalError
 
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.event_store import store_env
@@ -20,7 +21,9 @@ def build_application(
     """The application on the configured store. Tables are created on first use (unless
     ``create_tables`` is false: readers of a store another process made); when processes
     start together on a fresh PostgreSQL database, the losers of the ``CREATE TABLE IF NOT
-    EXISTS`` race (a unique violation, or "tuple concurrently updated") simply try again."""
+    EXISTS`` race (a unique violation, or "tuple concurrently updated") simply try again, and
+    so do processes that open a fresh SQLite file together (switching it to WAL can meet
+    "database is locked")."""
     settings = settings or get_settings()
     env = store_env(settings)
     if not create_tables:
@@ -34,8 +37,12 @@ def build_application(
                 command_roles=settings.command_roles,
                 snapshot_interval=settings.snapshot_interval,
             )
-        except (IntegrityError, InternalError) as error:
+        except (IntegrityError, InternalError, OperationalError, sqlite3.OperationalError) as error:
             if isinstance(error, InternalError) and "concurrently" not in str(error):
+                raise
+            if isinstance(error, OperationalError | sqlite3.OperationalError) and (
+                "locked" not in str(error)
+            ):
                 raise
             if attempt == SCHEMA_RACE_RETRIES - 1:
                 raise
