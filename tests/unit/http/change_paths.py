@@ -17,22 +17,12 @@ from contracts.common import Actor, Role, TicketFields
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.domain.ticket import Ticket
+from services.ticket_service.domain.ticket import UPDATABLE_FIELDS, Ticket
 
 REQUESTER = "ann@example.com"
 EMAILS = {"agent": "alice@helpdesk.example.com", "integration": "crm@integrations.example.com"}
-STATE_FIELDS = (
-    "subject",
-    "status",
-    "requester",
-    "cc",
-    "assignee",
-    "division",
-    "priority",
-    "form",
-    "tags",
-    "custom_fields",
-)
+STATE_FIELDS = tuple(sorted(UPDATABLE_FIELDS))
+"""What a change may set: compared field by field after each change."""
 
 CATEGORY_OF_STATUS = {
     200: "accepted",

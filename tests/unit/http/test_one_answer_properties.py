@@ -24,6 +24,7 @@ from services.ticket_service.adapters.kafka.command_records import PoisonMessage
 from services.ticket_service.application.commands import handle_command
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
+from services.ticket_service.domain.ticket import UPDATABLE_FIELDS
 from tests.unit.http.api_client import SECRET
 from tests.unit.http.change_paths import (
     CATEGORY_OF_CODE,
@@ -34,20 +35,8 @@ from tests.unit.http.change_paths import (
     state,
 )
 
-FIELDS = [
-    "subject",
-    "status",
-    "requester",
-    "cc",
-    "assignee",
-    "division",
-    "priority",
-    "form",
-    "tags",
-    "custom_fields",
-    "description",
-    "colour",
-]
+FIELDS = [*sorted(UPDATABLE_FIELDS), "description", "colour"]
+"""Every field a change may set, one it may not (description) and one that does not exist."""
 json_scalars = st.none() | st.booleans() | st.integers(-3, 3) | st.text(max_size=8)
 values = st.one_of(
     json_scalars,
