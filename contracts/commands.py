@@ -90,6 +90,12 @@ class AddCommentData(Contract):
         "follow-up instead of being rejected.",
     )
     source_key: SourceKey | None = Field(None, description="e.g. the email Message-ID")
+    quoted_text: str = Field(
+        "",
+        max_length=limits.QUOTED_TEXT_MAX,
+        description="Email: the quoted history below the reply, collapsed apart from the "
+        "visible body (empty when there is none).",
+    )
 
 
 class AddComment(TargetedCommand):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
+from contracts import limits
 from contracts.common import (
     SCHEMA_VERSION,
     Actor,
@@ -128,6 +129,11 @@ class CommentAddedData(Contract):
     public: bool
     channel: Channel
     attachments: list[dict[str, Any]] = Field(default_factory=list)
+    quoted_text: str = Field(
+        "",
+        max_length=limits.QUOTED_TEXT_MAX,
+        description="Email: the quoted history below the reply (empty when there is none).",
+    )
 
 
 class CommentAdded(StreamEvent):

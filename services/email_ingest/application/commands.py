@@ -131,7 +131,7 @@ def build_command(
                     custom_fields=channel_details(mail, authenticity),
                 ),
             )
-        case Reply(match=match, body=body):
+        case Reply(match=match, body=body, quoted=quoted):
             return AddComment(
                 **head,
                 ticket_id=match.ticket.id,
@@ -143,6 +143,7 @@ def build_command(
                     attachments=_attachments(mail),
                     follow_up_if_closed=True,
                     source_key=mail.message_id,
+                    quoted_text=_clip(quoted, limits.QUOTED_TEXT_MAX),
                 ),
             )
         case FollowUp(match=match, body=body):

@@ -189,6 +189,7 @@ def _apply(
                 auto_close_after=after,
                 meta=ctx.meta,
                 attachments=data.attachments,
+                quoted_text=data.quoted_text,
             )
         case cmd.CloseTicket(data=data):
             ticket = _target(uow, command)

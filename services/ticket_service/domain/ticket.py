@@ -317,6 +317,7 @@ class Ticket(Aggregate):
         auto_close_after: Period,
         meta: Meta | None = None,
         attachments: list[dict[str, Any]] | None = None,
+        quoted_text: str = "",
     ) -> UUID:
         """Add to the conversation. A requester's reply on pending/solved reopens to open."""
         if self.is_closed:
@@ -338,6 +339,7 @@ class Ticket(Aggregate):
             at=at,
             meta=self._meta(meta),
             attachments=attachments or [],
+            quoted_text=quoted_text,
         )
         if role == Role.REQUESTER and self.status in REOPENED_BY_REQUESTER:
             self._change_status(
@@ -426,17 +428,19 @@ class Ticket(Aggregate):
         at: datetime,
         meta: Meta,
         attachments: list[dict[str, Any]],
+        quoted_text: str = "",
     ) -> None:
-        self.comments.append(
-            {
-                "id": comment_id,
-                "body": body,
-                "public": public,
-                "author": actor,
-                "channel": channel,
-                "at": at,
-            }
-        )
+        comment: dict[str, Any] = {
+            "id": comment_id,
+            "body": body,
+            "public": public,
+            "author": actor,
+            "channel": channel,
+            "at": at,
+        }
+        if quoted_text:
+            comment["quoted_text"] = quoted_text
+        self.comments.append(comment)
         self.updated_at = at
 
     @event("Closed")

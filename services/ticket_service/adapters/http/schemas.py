@@ -68,6 +68,8 @@ class Comment(BaseModel):
     author: dict[str, Any]
     channel: str
     at: datetime
+    quoted_text: str = ""
+    """Email replies: the quoted history collapsed below the visible body."""
 
 
 class Ticket(BaseModel):
