@@ -14,6 +14,7 @@ from contracts.common import (
     Actor,
     Channel,
     Contract,
+    MailReference,
     TicketChanges,
     TicketFields,
 )
@@ -95,6 +96,9 @@ class AddCommentData(Contract):
         max_length=limits.QUOTED_TEXT_MAX,
         description="Email: the quoted history below the reply, collapsed apart from the "
         "visible body (empty when there is none).",
+    )
+    original: MailReference | None = Field(
+        None, description="Email: the message as received, in the mail store."
     )
 
 

@@ -14,6 +14,7 @@ from contracts.common import (
     Actor,
     Channel,
     Contract,
+    MailReference,
     Priority,
     Status,
     TicketRef,
@@ -133,6 +134,9 @@ class CommentAddedData(Contract):
         "",
         max_length=limits.QUOTED_TEXT_MAX,
         description="Email: the quoted history below the reply (empty when there is none).",
+    )
+    original: MailReference | None = Field(
+        None, description="Email: the message as received, in the mail store."
     )
 
 

@@ -30,6 +30,7 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.mail_store import FileMailStore
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -161,6 +162,7 @@ async def run_email_ingest(
         resolve_wait=resolve_wait,
         count=metrics.count,
         count_auth=metrics.count_authentication,
+        mail_store=FileMailStore.in_data_dir(settings.data_dir),
     )
     await publisher.start()
     server: asyncio.Server | None = None

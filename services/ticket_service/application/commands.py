@@ -190,6 +190,7 @@ def _apply(
                 meta=ctx.meta,
                 attachments=data.attachments,
                 quoted_text=data.quoted_text,
+                original=data.original.model_dump() if data.original else None,
             )
         case cmd.CloseTicket(data=data):
             ticket = _target(uow, command)

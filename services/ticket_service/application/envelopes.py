@@ -94,6 +94,7 @@ def _commented(e: Any) -> Envelope:
             "channel": e.channel,
             "attachments": e.attachments,
             "quoted_text": getattr(e, "quoted_text", ""),
+            "original": getattr(e, "original", None),
         },
     )
 

@@ -318,6 +318,7 @@ class Ticket(Aggregate):
         meta: Meta | None = None,
         attachments: list[dict[str, Any]] | None = None,
         quoted_text: str = "",
+        original: dict[str, Any] | None = None,
     ) -> UUID:
         """Add to the conversation. A requester's reply on pending/solved reopens to open."""
         if self.is_closed:
@@ -340,6 +341,7 @@ class Ticket(Aggregate):
             meta=self._meta(meta),
             attachments=attachments or [],
             quoted_text=quoted_text,
+            original=original,
         )
         if role == Role.REQUESTER and self.status in REOPENED_BY_REQUESTER:
             self._change_status(
@@ -429,6 +431,7 @@ class Ticket(Aggregate):
         meta: Meta,
         attachments: list[dict[str, Any]],
         quoted_text: str = "",
+        original: dict[str, Any] | None = None,
     ) -> None:
         comment: dict[str, Any] = {
             "id": comment_id,
@@ -440,6 +443,10 @@ class Ticket(Aggregate):
         }
         if quoted_text:
             comment["quoted_text"] = quoted_text
+        if attachments:
+            comment["attachments"] = attachments
+        if original:
+            comment["original"] = original
         self.comments.append(comment)
         self.updated_at = at
 

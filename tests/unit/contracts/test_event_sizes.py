@@ -118,6 +118,7 @@ def largest_commands() -> list[dict[str, Any]]:
         "attachments": largest_attachments(),
         "source_key": wide(limits.KEY_MAX),
         "quoted_text": wide(limits.QUOTED_TEXT_MAX),
+        "original": {"message_id": wide(limits.KEY_MAX), "size": 2**62, "sha256": "a" * 64},
     }
     return [
         head("CreateTicket", data=create),  # TicketCreated
