@@ -1,17 +1,17 @@
-"""The content-addressed store of inbound mail (issue #20): every message email ingest hands
-on is kept whole, and so is every attachment, under the SHA-256 of its bytes. Events carry a
-reference (``sha256``, ``size``, Message-ID), never the bytes; the ticket service serves the
-bytes to agents, integrations and (attachments) the ticket's requester.
+"""The content-addressed store of inbound mail (issue #20): every reply email ingest turns
+into a comment is kept whole, and so is every attachment, under the SHA-256 of its bytes.
+Events carry a reference (``sha256``, ``size``, Message-ID), never the bytes; the ticket
+service serves the bytes to agents, integrations and (attachments) the ticket's requester.
 
 Locally the store is a directory, ``<data dir>/mail-store/<aa>/<sha256>`` (written to a
 temporary name, fsynced, renamed into place, the directory fsynced), shared by email ingest
-and the ticket service on one machine. In production point ``HELPDESK_DATA_DIR`` of both at
-one shared volume (or put an object store behind the same three methods); a PostgreSQL
-table is not implemented yet.
+and the ticket service on one machine. Elsewhere point ``HELPDESK_MAIL_STORE_DIR`` of both at
+one shared volume (as docker-compose.yml does), or put an object store behind the same
+methods; a PostgreSQL table is not implemented yet.
 
 Retention: ``HELPDESK_EMAIL_RETENTION_DAYS`` (0, the default, keeps everything);
-:meth:`FileMailStore.purge` deletes what was stored longer ago (not yet run on a
-schedule: call it from a periodic job). A purged original answers 404 like one never stored.
+:meth:`FileMailStore.purge` deletes what was stored longer ago; email ingest runs it when it
+starts (not on a schedule yet). A purged original answers 404 like one never stored.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 
 def fsync_directory(directory: Path) -> None:
@@ -56,6 +59,13 @@ class FileMailStore:
     @classmethod
     def in_data_dir(cls, data_dir: Path) -> FileMailStore:
         return cls(data_dir / "mail-store")
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> FileMailStore:
+        """``HELPDESK_MAIL_STORE_DIR``, else ``<data dir>/mail-store``."""
+        if settings.mail_store_dir is not None:
+            return cls(settings.mail_store_dir)
+        return cls.in_data_dir(settings.data_dir)
 
     def _path(self, sha256: str) -> Path | None:
         if not _SHA256.match(sha256):

@@ -68,7 +68,7 @@ class ServiceHolder:
                         TicketViews(app),
                         commits,
                         DeadLetterStore(app),
-                        FileMailStore.in_data_dir(self.settings.data_dir),
+                        FileMailStore.for_settings(self.settings),
                     )
         return self._services
 
