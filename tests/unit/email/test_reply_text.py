@@ -79,3 +79,37 @@ def test_attributions_in_several_languages() -> None:
     assert visible("Nouveau\nLe 2 mars 2026, Support a écrit :\n> ancien") == "Nouveau"
     assert visible("Nuevo\nEl 2 mar 2026, Support escribió:\n> viejo") == "Nuevo"
     assert visible("Nieuw\nOp 2 mrt 2026 schreef Support <s@x.nl>:\n> oud") == "Nieuw"
+
+
+def _html_mail(html: str) -> str:
+    from email.message import EmailMessage
+
+    from services.email_ingest.domain.message import parse_email
+
+    msg = EmailMessage()
+    msg["From"] = "ann@example.com"
+    msg["To"] = "support@helpdesk.localhost"
+    msg["Subject"] = "Re: [#1] x"
+    msg["Message-ID"] = "<html-1@example.com>"
+    msg.set_content(html, subtype="html")
+    return parse_email(bytes(msg)).body
+
+
+def test_html_only_replies_of_gmail_and_outlook() -> None:
+    gmail = (
+        '<div dir="ltr">Works now, thanks!</div><br><div class="gmail_quote">'
+        '<div dir="ltr" class="gmail_attr">On Mon, 2 Mar 2026 at 10:00, Support &lt;'
+        "s@example.com&gt; wrote:<br></div><blockquote class=\"gmail_quote\">Try again."
+        "</blockquote></div>"
+    )
+    reply = extract_reply(_html_mail(gmail))
+    assert reply.visible == "Works now, thanks!"
+    assert "Try again." in reply.quoted
+    outlook = (
+        "<div>Still broken.</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Support "
+        "&lt;s@example.com&gt;<br><b>Sent:</b> Monday, March 2, 2026 10:00<br><b>To:</b> Ann"
+        "<br><b>Subject:</b> RE: x</div><div>Please retry.</div>"
+    )
+    reply = extract_reply(_html_mail(outlook))
+    assert reply.visible == "Still broken."
+    assert "Please retry." in reply.quoted
