@@ -99,14 +99,14 @@ def test_html_only_replies_of_gmail_and_outlook() -> None:
     gmail = (
         '<div dir="ltr">Works now, thanks!</div><br><div class="gmail_quote">'
         '<div dir="ltr" class="gmail_attr">On Mon, 2 Mar 2026 at 10:00, Support &lt;'
-        "s@example.com&gt; wrote:<br></div><blockquote class=\"gmail_quote\">Try again."
+        's@example.com&gt; wrote:<br></div><blockquote class="gmail_quote">Try again.'
         "</blockquote></div>"
     )
     reply = extract_reply(_html_mail(gmail))
     assert reply.visible == "Works now, thanks!"
     assert "Try again." in reply.quoted
     outlook = (
-        "<div>Still broken.</div><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Support "
+        '<div>Still broken.</div><hr><div id="divRplyFwdMsg"><b>From:</b> Support '
         "&lt;s@example.com&gt;<br><b>Sent:</b> Monday, March 2, 2026 10:00<br><b>To:</b> Ann"
         "<br><b>Subject:</b> RE: x</div><div>Please retry.</div>"
     )
