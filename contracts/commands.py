@@ -14,6 +14,7 @@ from contracts.common import (
     Actor,
     Channel,
     Contract,
+    MailReference,
     TicketChanges,
     TicketFields,
 )
@@ -90,6 +91,15 @@ class AddCommentData(Contract):
         "follow-up instead of being rejected.",
     )
     source_key: SourceKey | None = Field(None, description="e.g. the email Message-ID")
+    quoted_text: str = Field(
+        "",
+        max_length=limits.QUOTED_TEXT_MAX,
+        description="Email: the quoted history below the reply, collapsed apart from the "
+        "visible body (empty when there is none).",
+    )
+    original: MailReference | None = Field(
+        None, description="Email: the message as received, in the mail store."
+    )
 
 
 class AddComment(TargetedCommand):

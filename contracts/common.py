@@ -77,6 +77,15 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class MailReference(Contract):
+    """The inbound message a comment was made from, kept whole by email ingest in its
+    content-addressed store: a reference, never the bytes."""
+
+    message_id: str = Field(min_length=1, max_length=limits.KEY_MAX)
+    size: int = Field(ge=0, description="Bytes of the message as received.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of those bytes (hex).")
+
+
 class Actor(Contract):
     """Who did it. ``email`` identifies people; ``sub`` is the token subject."""
 

@@ -8,11 +8,13 @@ from uuid import UUID
 
 from pydantic import Field, TypeAdapter
 
+from contracts import limits
 from contracts.common import (
     SCHEMA_VERSION,
     Actor,
     Channel,
     Contract,
+    MailReference,
     Priority,
     Status,
     TicketRef,
@@ -128,6 +130,14 @@ class CommentAddedData(Contract):
     public: bool
     channel: Channel
     attachments: list[dict[str, Any]] = Field(default_factory=list)
+    quoted_text: str = Field(
+        "",
+        max_length=limits.QUOTED_TEXT_MAX,
+        description="Email: the quoted history below the reply (empty when there is none).",
+    )
+    original: MailReference | None = Field(
+        None, description="Email: the message as received, in the mail store."
+    )
 
 
 class CommentAdded(StreamEvent):

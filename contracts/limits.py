@@ -40,6 +40,9 @@ ATTACHMENTS_BYTES_MAX = 65_536
 """Bytes of a comment's attachment descriptions as compact JSON (UTF-8)."""
 ATTACHMENTS_DEPTH_MAX = 3
 """Nesting of the attachment list: the list, its objects, one level inside them."""
+QUOTED_TEXT_MAX = 20_000
+"""Characters of a comment's ``quoted_text`` (the quoted history collapsed below an email
+reply); a longer history is cut (the whole message is kept by email ingest)."""
 KEY_MAX = 998
 """Characters of a source key or an email Message-ID (the line limit of RFC 5322)."""
 ID_MAX = 1_024

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     email_dkim_verify: bool = False
     """Without ``email_authserv_id``: verify DKIM signatures in process (dkimpy, DNS)."""
     email_admin_port: int | None = None
+    mail_store_dir: Path | None = None
+    """The mail store (originals and attachments), read by the ticket service too; default
+    ``<data_dir>/mail-store``."""
+    email_retention_days: int = 0
+    """How long the mail store keeps inbound messages and attachments (0: for ever)."""
     """Port of the ingest's admin HTTP API (the suspended queue); off when unset."""
 
     @field_validator("command_roles", mode="before")

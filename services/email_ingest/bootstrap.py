@@ -30,6 +30,7 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.mail_store import FileMailStore
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -150,6 +151,7 @@ async def run_email_ingest(
     metrics.watch_suspended_queue(suspended.size)
     publisher = KafkaCommandPublisher(settings)
     feed = EventIndexFeed(index, settings)
+    mail_store = FileMailStore.for_settings(settings)
     service = IngestService(
         index=index,
         publisher=publisher,
@@ -161,7 +163,15 @@ async def run_email_ingest(
         resolve_wait=resolve_wait,
         count=metrics.count,
         count_auth=metrics.count_authentication,
+        mail_store=mail_store,
     )
+    if settings.email_retention_days > 0:
+        purged = await asyncio.to_thread(mail_store.purge, settings.email_retention_days)
+        log.info(
+            "mail store: %d entries older than %d days purged",
+            purged,
+            settings.email_retention_days,
+        )
     await publisher.start()
     server: asyncio.Server | None = None
     feed_task: asyncio.Task[None] | None = None

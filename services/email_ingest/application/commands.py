@@ -16,7 +16,7 @@ from contracts.commands import (
     FollowUpRequested,
     FollowUpRequestedData,
 )
-from contracts.common import Actor, Channel, Role
+from contracts.common import Actor, Channel, MailReference, Role
 from contracts.email_address import is_valid_address
 from services.email_ingest.domain.addresses import SupportAddress
 from services.email_ingest.domain.authenticity import UNCHECKED, Authenticity
@@ -87,8 +87,8 @@ def _with_attachments(body: str, mail: ParsedEmail) -> str:
 def _attachments(mail: ParsedEmail) -> list[dict[str, object]]:
     """The attachment descriptions a comment carries, within the contract's limits."""
     described = []
-    for attachment in mail.attachments[: limits.ATTACHMENTS_MAX]:
-        entry = attachment.as_dict()
+    for position, attachment in enumerate(mail.attachments[: limits.ATTACHMENTS_MAX], 1):
+        entry = {"attachment_id": str(position), **attachment.as_dict()}
         entry["filename"] = attachment.filename[: limits.NAME_MAX]
         entry["content_type"] = attachment.content_type[: limits.NAME_MAX]
         described.append(entry)
@@ -104,6 +104,7 @@ def build_command(
     issued_at: datetime,
     *,
     authenticity: Authenticity = UNCHECKED,
+    original: MailReference | None = None,
 ) -> CommandEnvelope:
     """Raises ``ValueError`` (pydantic ``ValidationError``) when the mail cannot make a
     valid command, e.g. a sender address the contract refuses."""
@@ -131,7 +132,7 @@ def build_command(
                     custom_fields=channel_details(mail, authenticity),
                 ),
             )
-        case Reply(match=match, body=body):
+        case Reply(match=match, body=body, quoted=quoted):
             return AddComment(
                 **head,
                 ticket_id=match.ticket.id,
@@ -143,6 +144,8 @@ def build_command(
                     attachments=_attachments(mail),
                     follow_up_if_closed=True,
                     source_key=mail.message_id,
+                    quoted_text=_clip(quoted, limits.QUOTED_TEXT_MAX),
+                    original=original,
                 ),
             )
         case FollowUp(match=match, body=body):

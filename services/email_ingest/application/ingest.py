@@ -22,6 +22,7 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from contracts.common import MailReference
 from services.email_ingest.application.authentication import Authenticator, Unchecked
 from services.email_ingest.application.commands import (
     build_command,
@@ -49,6 +50,7 @@ from services.email_ingest.domain.routing import (
 from services.email_ingest.domain.routing import Quarantine as QuarantineDecision
 from services.email_ingest.domain.thread_match import Unresolved
 from services.logging_setup import bind_correlation_id, clear_correlation_id
+from services.mail_store import MailStore
 
 log = logging.getLogger("helpdesk.email_ingest")
 
@@ -102,6 +104,9 @@ class IngestService:
     """Called with each outcome's kind (the Prometheus counter in production)."""
     count_auth: Callable[[str], None] = dataclasses.field(default=lambda outcome: None)
     """Called with each authentication outcome assessed."""
+    mail_store: MailStore | None = None
+    """Where replies are kept whole (the message and each attachment's content) before
+    their command is published; the comment references them (issue #20)."""
     _in_flight: set[str] = dataclasses.field(default_factory=set)
 
     async def ingest(
@@ -216,8 +221,18 @@ class IngestService:
                     mid,
                 )
         assert isinstance(decision, NewTicket | Reply | FollowUp) and auth is not None
+        original = None
+        if isinstance(decision, Reply) and self.mail_store is not None:
+            original = await self._keep(raw, mail)
         try:
-            command = build_command(decision, mail, self.support, self.clock(), authenticity=auth)
+            command = build_command(
+                decision,
+                mail,
+                self.support,
+                self.clock(),
+                authenticity=auth,
+                original=original,
+            )
         except ValidationError as error:
             fields = ",".join(str(e["loc"][-1]) for e in error.errors() if e["loc"]) or "?"
             return self._quarantine(
@@ -245,6 +260,20 @@ class IngestService:
             command_id=str(command.command_id),
             authenticity=auth.outcome.value,
         )
+
+    async def _keep(self, raw: bytes, mail: ParsedEmail) -> MailReference:
+        """Store the message and its attachments durably (before the command that refers
+        to them is published); an error here quarantines the message, never loses it."""
+        store = self.mail_store
+        assert store is not None
+
+        def keep() -> str:
+            for attachment in mail.attachments:
+                store.put(attachment.content)
+            return store.put(raw)
+
+        digest = await asyncio.to_thread(keep)
+        return MailReference(message_id=mail.message_id, size=len(raw), sha256=digest)
 
     async def _authenticate(
         self, raw: bytes, mail: ParsedEmail, released_by: str | None

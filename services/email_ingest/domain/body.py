@@ -7,7 +7,8 @@ is iterative and bounded (parts and depth), so hostile nesting cannot exhaust th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from email.message import Message
 
 from services.email_ingest.domain.headers import decode_header_value
@@ -24,9 +25,19 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    sha256: str = ""
+    """SHA-256 of the decoded content (hex): its key in the mail store."""
+    content: bytes = field(default=b"", repr=False, compare=False)
 
     def as_dict(self) -> dict[str, object]:
-        return {"filename": self.filename, "content_type": self.content_type, "size": self.size}
+        described: dict[str, object] = {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+        }
+        if self.sha256:
+            described["sha256"] = self.sha256
+        return described
 
 
 @dataclass(frozen=True)
@@ -103,8 +114,10 @@ def extract_body(msg: Message) -> Body:
             continue
         ctype = part.get_content_type()
         if ctype not in BODY_TYPES or _is_attachment(part):
-            size = len(_payload_bytes(part))
-            attachments.append(Attachment(_filename(part) or "unnamed", ctype, size))
+            content = _payload_bytes(part)
+            digest = hashlib.sha256(content).hexdigest()
+            name = _filename(part) or "unnamed"
+            attachments.append(Attachment(name, ctype, len(content), digest, content))
             continue
         text = decode_text(_payload_bytes(part), _charset(part))
         if ctype == "text/html":

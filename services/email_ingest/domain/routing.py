@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from services.email_ingest.domain.addresses import SupportAddress
 from services.email_ingest.domain.loops import automated_reason
 from services.email_ingest.domain.message import ParsedEmail
-from services.email_ingest.domain.quoting import strip_quoted
+from services.email_ingest.domain.reply_text import ReplyText, extract_reply
 from services.email_ingest.domain.thread_match import (
     Match,
     TicketLookup,
@@ -34,6 +34,8 @@ class Reply:
 
     match: Match
     body: str
+    quoted: str = ""
+    """The quoted history below the reply (``reply_text``), kept apart from the body."""
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,9 @@ class Suspend:
 Decision = NewTicket | Reply | FollowUp | Drop | Quarantine | Suspend | Unresolved
 
 
-def new_text(mail: ParsedEmail) -> str:
-    """What the sender wrote, without the history they quoted."""
-    return strip_quoted(mail.body)
+def reply_of(mail: ParsedEmail) -> ReplyText:
+    """What the sender wrote, and the history they quoted kept apart (``reply_text``)."""
+    return extract_reply(mail.body)
 
 
 def route(
@@ -86,11 +88,12 @@ def route(
     found = match_ticket(mail, lookup, support, recipients)
     if isinstance(found, Unresolved):
         return found
-    body = new_text(mail)
+    reply = reply_of(mail)
+    body = reply.visible
     if found is None:
         return NewTicket(body)
     if not found.ticket.is_participant(mail.sender):
         return NewTicket(body, matched=found)
     if found.ticket.is_closed:
         return FollowUp(found, body)
-    return Reply(found, body)
+    return Reply(found, body, reply.quoted)

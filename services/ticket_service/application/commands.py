@@ -189,6 +189,8 @@ def _apply(
                 auto_close_after=after,
                 meta=ctx.meta,
                 attachments=data.attachments,
+                quoted_text=data.quoted_text,
+                original=data.original.model_dump() if data.original else None,
             )
         case cmd.CloseTicket(data=data):
             ticket = _target(uow, command)

@@ -93,6 +93,8 @@ def _commented(e: Any) -> Envelope:
             "public": e.public,
             "channel": e.channel,
             "attachments": e.attachments,
+            "quoted_text": getattr(e, "quoted_text", ""),
+            "original": getattr(e, "original", None),
         },
     )
 

@@ -318,6 +318,8 @@ class Ticket(Aggregate):
         auto_close_after: Period,
         meta: Meta | None = None,
         attachments: list[dict[str, Any]] | None = None,
+        quoted_text: str = "",
+        original: dict[str, Any] | None = None,
     ) -> UUID:
         """Add to the conversation. A requester's reply on pending/solved reopens to open."""
         if self.is_closed:
@@ -339,6 +341,8 @@ class Ticket(Aggregate):
             at=at,
             meta=self._meta(meta),
             attachments=attachments or [],
+            quoted_text=quoted_text,
+            original=original,
         )
         if role == Role.REQUESTER and self.status in REOPENED_BY_REQUESTER:
             self._change_status(
@@ -427,17 +431,24 @@ class Ticket(Aggregate):
         at: datetime,
         meta: Meta,
         attachments: list[dict[str, Any]],
+        quoted_text: str = "",
+        original: dict[str, Any] | None = None,
     ) -> None:
-        self.comments.append(
-            {
-                "id": comment_id,
-                "body": body,
-                "public": public,
-                "author": actor,
-                "channel": channel,
-                "at": at,
-            }
-        )
+        comment: dict[str, Any] = {
+            "id": comment_id,
+            "body": body,
+            "public": public,
+            "author": actor,
+            "channel": channel,
+            "at": at,
+        }
+        if quoted_text:
+            comment["quoted_text"] = quoted_text
+        if attachments:
+            comment["attachments"] = attachments
+        if original:
+            comment["original"] = original
+        self.comments.append(comment)
         self.updated_at = at
 
     @event("Closed")

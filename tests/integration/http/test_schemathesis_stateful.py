@@ -46,6 +46,10 @@ BOUNDS = settings(
 )
 """At most 20 scenarios of at most 8 requests per role."""
 TICKET_ROUTES = r"^/(api/v1/(tickets|views)|helpcenter/)"
+DOWNLOADS = frozenset({"get_comment_original", "get_comment_attachment", "get_request_attachment"})
+"""Byte downloads of email comments (none exist here): links inferred to them from comment
+ids made generation depend on server state (hypothesis FlakyStrategyDefinition); the
+stateless run (test_schemathesis.py) and tests/unit/http/test_mail_downloads.py cover them."""
 RECORD = Path("var/schemathesis-stateful.json")
 
 DOCUMENT = create_app(Settings()).openapi()
@@ -104,6 +108,7 @@ def test_stateful_scenarios_for_every_role(role: str, seeded: Served) -> None:
         if re.match(TICKET_ROUTES, path)
         for operation in item.values()
         if Role(role) in ROLE_TABLE.get(operation["operationId"], ())
+        and operation["operationId"] not in DOWNLOADS
     ]
     role_schema = schema.include(operation_id=allowed)
 

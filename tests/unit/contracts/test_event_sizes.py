@@ -117,6 +117,8 @@ def largest_commands() -> list[dict[str, Any]]:
         "public": True,
         "attachments": largest_attachments(),
         "source_key": wide(limits.KEY_MAX),
+        "quoted_text": wide(limits.QUOTED_TEXT_MAX),
+        "original": {"message_id": wide(limits.KEY_MAX), "size": 2**62, "sha256": "a" * 64},
     }
     return [
         head("CreateTicket", data=create),  # TicketCreated
@@ -235,7 +237,7 @@ def test_the_largest_event_of_every_type_fits_a_default_kafka_record(
     # the limits are used, not dodged: the biggest events are near half a megabyte
     assert largest["TicketCreated"] > 600_000
     assert largest["OrganizationChanged"] > 600_000
-    assert largest["CommentAdded"] > 600_000
+    assert largest["CommentAdded"] > 600_000 + 6 * limits.QUOTED_TEXT_MAX  # quoted_text kept
 
 
 def test_one_more_character_is_refused_everywhere() -> None:
@@ -262,6 +264,10 @@ def test_one_more_character_is_refused_everywhere() -> None:
             comment | {"data": {"body": "x", "attachments": [*largest_attachments(), {}]}}
         )
     assert cmd.AddCommentData.model_fields["body"].metadata  # max_length set
+    with pytest.raises(ValueError, match="quoted_text"):
+        CommandAdapter.validate_python(
+            comment | {"data": {"body": "x", "quoted_text": wide(limits.QUOTED_TEXT_MAX + 1)}}
+        )
 
 
 def test_a_token_whose_actor_the_contract_refuses_is_not_a_valid_token() -> None:

@@ -1,5 +1,6 @@
 """The ingest application with an in-memory publisher: commands, dedupe, quarantine."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -158,7 +159,13 @@ async def test_attachments_are_listed(
     [command] = publisher.published
     assert isinstance(command, AddComment)
     assert command.data.attachments == [
-        {"filename": "a.pdf", "content_type": "application/pdf", "size": 40}
+        {
+            "attachment_id": "1",
+            "filename": "a.pdf",
+            "content_type": "application/pdf",
+            "size": 40,
+            "sha256": hashlib.sha256(b"%PDF" * 10).hexdigest(),
+        }
     ]
 
 

@@ -18,6 +18,7 @@ from services.ticket_service.adapters.http import (
     routes_dead_letters,
     routes_health,
     routes_helpcenter,
+    routes_mail,
     routes_organizations,
     routes_settings,
     routes_tickets,
@@ -128,6 +129,8 @@ API_ROUTERS = (
     routes_organizations.router,
     routes_helpcenter.router,
     routes_dead_letters.router,
+    routes_mail.router,
+    routes_mail.help_center_router,
 )
 """The routers of the agent, integration and help-center APIs: every route behind
 :func:`authorize`."""

@@ -14,6 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
+from services.mail_store import FileMailStore
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http.auth import (
@@ -42,6 +43,7 @@ class Services:
     views: TicketViews
     commits: GroupCommitter
     dead_letters: DeadLetterStore
+    mail_store: FileMailStore
 
 
 class ServiceHolder:
@@ -61,7 +63,12 @@ class ServiceHolder:
                     app = self._factory()
                     commits = GroupCommitter(app, on_commit=count_group_commit)
                     self._services = Services(
-                        self.settings, app, TicketViews(app), commits, DeadLetterStore(app)
+                        self.settings,
+                        app,
+                        TicketViews(app),
+                        commits,
+                        DeadLetterStore(app),
+                        FileMailStore.for_settings(self.settings),
                     )
         return self._services
 

@@ -68,6 +68,13 @@ class Comment(BaseModel):
     author: dict[str, Any]
     channel: str
     at: datetime
+    quoted_text: str = ""
+    """Email replies: the quoted history collapsed below the visible body."""
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    """Descriptions; email attachments have an ``attachment_id`` to download them by."""
+    original: dict[str, Any] | None = None
+    """Email replies: ``{message_id, size, sha256}`` of the message as received
+    (``GET …/comments/{comment_id}/original``)."""
 
 
 class Ticket(BaseModel):
