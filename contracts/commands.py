@@ -63,6 +63,9 @@ class TargetedCommand(CommandEnvelope):
 
 class CreateTicketData(TicketFields):
     channel: Channel = Channel.UPSTREAM
+    original: MailReference | None = Field(
+        None, description="Email: the message that opened the ticket, in the mail store."
+    )
 
 
 class CreateTicket(CommandEnvelope):
@@ -139,6 +142,9 @@ class FollowUpRequestedData(Contract):
     )
     sender: str = Field(max_length=limits.EMAIL_MAX)
     attachments: Attachments = Field(default_factory=list)
+    original: MailReference | None = Field(
+        None, description="The message as received, in the mail store."
+    )
 
 
 class FollowUpRequested(TargetedCommand):

@@ -76,6 +76,11 @@ class TicketCreatedData(Contract):
             "first, then a claimed domain); null when in none. It never changes afterwards."
         ),
     )
+    original: MailReference | None = Field(
+        None,
+        description="Email: the message that opened the ticket, in the mail store "
+        "(``GET /api/v1/tickets/{number}/original``).",
+    )
 
 
 class TicketCreated(StreamEvent):

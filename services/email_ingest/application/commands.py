@@ -130,6 +130,7 @@ def build_command(
                     cc=cc,
                     channel=Channel.EMAIL,
                     custom_fields=channel_details(mail, authenticity),
+                    original=original,
                 ),
             )
         case Reply(match=match, body=body, quoted=quoted):
@@ -158,5 +159,6 @@ def build_command(
                     message_id=mail.message_id,
                     sender=sender,
                     attachments=_attachments(mail),
+                    original=original,
                 ),
             )

@@ -105,8 +105,9 @@ class IngestService:
     count_auth: Callable[[str], None] = dataclasses.field(default=lambda outcome: None)
     """Called with each authentication outcome assessed."""
     mail_store: MailStore | None = None
-    """Where replies are kept whole (the message and each attachment's content) before
-    their command is published; the comment references them (issue #20)."""
+    """Where every mail handed on (a new ticket, a reply, a follow-up) is kept whole — the
+    message and each attachment's content — before its command is published; the ticket
+    or comment it makes references them (issue #20)."""
     _in_flight: set[str] = dataclasses.field(default_factory=set)
 
     async def ingest(
@@ -222,7 +223,7 @@ class IngestService:
                 )
         assert isinstance(decision, NewTicket | Reply | FollowUp) and auth is not None
         original = None
-        if isinstance(decision, Reply) and self.mail_store is not None:
+        if self.mail_store is not None:
             original = await self._keep(raw, mail)
         try:
             command = build_command(

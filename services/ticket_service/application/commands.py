@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from contracts import commands as cmd
-from contracts.common import Actor, Channel, Role
+from contracts.common import Actor, Channel, MailReference, Role
 from services.ticket_service.application.collector import collector_paused
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.tickets import (
@@ -156,8 +157,10 @@ def _apply(
     )
     match command:
         case cmd.CreateTicket(data=data):
-            fields = data.model_dump(mode="json", exclude={"channel"})
-            return app.open_ticket(uow, fields, ctx, channel=data.channel.value)
+            fields = data.model_dump(mode="json", exclude={"channel", "original"})
+            return app.open_ticket(
+                uow, fields, ctx, channel=data.channel.value, original=_reference(data.original)
+            )
         case cmd.UpdateTicket(data=data):
             ticket = _target(uow, command)
             if data.expected_version is not None and ticket.version != data.expected_version:
@@ -178,7 +181,14 @@ def _apply(
             if ticket.is_closed and data.follow_up_if_closed:
                 key = follow_up_key(ticket.number, data.source_key or str(command.command_id))
                 return app.stage_follow_up(
-                    uow, ticket, ctx, data.body, data.channel.value, data.source_key, key
+                    uow,
+                    ticket,
+                    ctx,
+                    data.body,
+                    data.channel.value,
+                    data.source_key,
+                    key,
+                    original=_reference(data.original),
                 )
             ticket.add_comment(
                 body=data.body,
@@ -190,7 +200,7 @@ def _apply(
                 meta=ctx.meta,
                 attachments=data.attachments,
                 quoted_text=data.quoted_text,
-                original=data.original.model_dump() if data.original else None,
+                original=_reference(data.original),
             )
         case cmd.CloseTicket(data=data):
             ticket = _target(uow, command)
@@ -223,7 +233,14 @@ def _apply(
             )
             key = follow_up_key(source.number, data.message_id)
             return app.stage_follow_up(
-                uow, source, requester_ctx, data.body, Channel.EMAIL.value, data.message_id, key
+                uow,
+                source,
+                requester_ctx,
+                data.body,
+                Channel.EMAIL.value,
+                data.message_id,
+                key,
+                original=_reference(data.original),
             )
         case cmd.ChangeAutoClosePolicy(data=data):
             app.change_auto_close_policy_in(uow, data.after_days, ctx)
@@ -232,6 +249,11 @@ def _apply(
             raise errors.InvalidRequest(f"Unsupported command {command.command_type}.")
     uow.stage(ticket)
     return ticket
+
+
+def _reference(original: MailReference | None) -> dict[str, Any] | None:
+    """The mail-store reference as the domain keeps it (plain data)."""
+    return original.model_dump() if original else None
 
 
 def _target(uow: UnitOfWork, command: cmd.Command) -> Ticket:

@@ -55,6 +55,7 @@ def _created(e: Any) -> Envelope:
         "solve_id": solve.get("solve_id"),
         "auto_close_due_at": solve.get("due_at"),
         "organization_id": getattr(e, "organization_id", None),  # absent before organizations
+        "original": getattr(e, "original", None),  # absent before issue #20
     }
     if e.follow_up_of:
         return ev.FollowUpCreated(

@@ -220,7 +220,13 @@ class TicketApplication(Application[UUID]):
         return op
 
     def open_ticket(
-        self, uow: UnitOfWork, fields: dict[str, Any], ctx: RequestContext, *, channel: str
+        self,
+        uow: UnitOfWork,
+        fields: dict[str, Any],
+        ctx: RequestContext,
+        *,
+        channel: str,
+        original: dict[str, Any] | None = None,
     ) -> Ticket:
         """Stage a new ticket (every way of creating one but follow-ups comes here): the
         next number, and the requester's organization of now."""
@@ -233,6 +239,7 @@ class TicketApplication(Application[UUID]):
             auto_close_after=self.auto_close_after,
             meta=ctx.meta,
             organization_id=uow.organization_of(fields["requester"]),
+            original=original,
         )
         uow.stage(ticket)
         return ticket
@@ -447,6 +454,7 @@ class TicketApplication(Application[UUID]):
         key: str | None,
         *,
         fingerprint: str | None = None,
+        original: dict[str, Any] | None = None,
     ) -> Ticket:
         if key and (receipt := uow.staged_receipt(key)) is not None:
             raise Duplicate(receipt)
@@ -461,6 +469,7 @@ class TicketApplication(Application[UUID]):
             meta=ctx.meta,
             source_key=source_key,
             organization_id=uow.organization_of(source.requester),
+            original=original,
         )
         uow.stage(follow_up)
         if key:

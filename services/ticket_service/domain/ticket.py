@@ -79,12 +79,16 @@ class TicketState(TypedDict, total=False):
     closed_by: str | None
     comments: list[dict[str, Any]]
     organization_id: str | None
+    original: dict[str, Any] | None
 
 
 class Ticket(Aggregate):
     organization_id: str | None = None
     """Set at creation (None: the requester was in no organization); the class default
     serves tickets stored before organizations existed."""
+    original: dict[str, Any] | None = None
+    """Email: the reference (message_id, size, sha256) of the message that opened the
+    ticket, kept whole in the mail store; the class default serves older tickets."""
     Snapshot = TypedSnapshot
     snapshot_state = TicketState
 
@@ -108,10 +112,12 @@ class Ticket(Aggregate):
         follow_up_of: dict[str, Any] | None = None,
         source_key: str | None = None,
         organization_id: str | None = None,
+        original: dict[str, Any] | None = None,
     ) -> Ticket:
         """A new ticket, in any active status but never ``closed``. ``organization_id``:
         the requester's organization, resolved by the application when the ticket is
-        created and kept for good (organizations changing later move no ticket)."""
+        created and kept for good (organizations changing later move no ticket).
+        ``original``: the reference of the email that opened it (never the bytes)."""
         status = Status(fields.get("status", Status.NEW))
         if status == Status.CLOSED:
             raise errors.InvalidRequest(
@@ -131,6 +137,7 @@ class Ticket(Aggregate):
             follow_up_of=follow_up_of,
             source_key=source_key,
             organization_id=organization_id,
+            original=original,
         )
 
     @classmethod
@@ -147,6 +154,7 @@ class Ticket(Aggregate):
         meta: Meta | None = None,
         source_key: str | None = None,
         organization_id: str | None = None,
+        original: dict[str, Any] | None = None,
     ) -> Ticket:
         """A new ticket continuing a closed one. The source is read, never changed. Like
         every new ticket, it belongs to the requester's organization of now (given by the
@@ -173,6 +181,7 @@ class Ticket(Aggregate):
             follow_up_of={"number": source.number, "id": str(source.id)},
             source_key=source_key,
             organization_id=organization_id,
+            original=original,
         )
 
     @event("Created")
@@ -189,6 +198,7 @@ class Ticket(Aggregate):
         follow_up_of: dict[str, Any] | None,
         source_key: str | None,
         organization_id: str | None = None,
+        original: dict[str, Any] | None = None,
     ) -> None:
         self.number = number
         self.subject: str = fields["subject"]
@@ -207,6 +217,7 @@ class Ticket(Aggregate):
         self.follow_up_of = follow_up_of
         self.source_key = source_key
         self.organization_id = organization_id
+        self.original = original
         self.created_at = at
         self.updated_at = at
         self.solve_id = 0

@@ -80,3 +80,59 @@ async def test_original_and_attachment_download_byte_for_byte_after_smtp(
                 headers=api.headers("requester", email="bob@example.org"),
             )
             assert other.status_code == 404
+
+
+def _with_zip(raw: bytes) -> tuple[bytes, bytes]:
+    msg = message_from_bytes(raw, policy=policy.SMTP)
+    assert isinstance(msg, EmailMessage)
+    content = os.urandom(30_000)
+    msg.add_attachment(content, maintype="application", subtype="zip", filename="logs.zip")
+    return msg.as_bytes(policy=policy.SMTP), content  # CRLF, as it travels over SMTP
+
+
+async def test_the_mail_opening_a_ticket_or_a_follow_up_downloads_byte_for_byte(
+    stack: EmailStack,
+) -> None:
+    """Every inbound mail is kept whole, not only replies: the one that creates a ticket
+    and the one that becomes a follow-up of a closed ticket, served by ``/{number}/original``
+    to agents and integrations (also after a restart); a requester of another ticket 404."""
+    opening, _ = _with_zip(mail(message_id="<fidelity-new@example.com>", body="See logs.\n"))
+    code, reply = await stack.send(opening)
+    assert code == 250, reply
+    number = await stack.indexed("<fidelity-new@example.com>")
+    stack.close_by_integration(number)
+    await stack.indexed_status(number, "closed")
+    again, _ = _with_zip(
+        mail(
+            in_reply_to="<fidelity-new@example.com>",
+            message_id="<fidelity-again@example.com>",
+            body="It is back.\n",
+        )
+    )
+    code, reply = await stack.send(again)
+    assert (code, "follow_up_requested" in reply) == (250, True), reply
+    follow_up = await stack.ticket(number + 1)
+    assert follow_up.follow_up_of is not None and follow_up.follow_up_of["number"] == number
+    expected = {number: opening, number + 1: again}
+    for n, raw in expected.items():
+        original = stack.app.get_ticket(n).original
+        assert original is not None
+        assert (original["sha256"], original["size"]) == (hashlib.sha256(raw).hexdigest(), len(raw))
+    settings = stack.settings.model_copy(update={"jwt_secret": SECRET})
+    for application in (stack.app, build_application(settings)):
+        with TestClient(create_app(settings, application)) as client:
+            api = Api(client, settings)
+            for n, raw in expected.items():
+                for role in ("agent", "integration"):
+                    got = client.get(f"/api/v1/tickets/{n}/original", headers=api.headers(role))
+                    assert (got.status_code, got.content) == (200, raw)
+                other = client.get(
+                    f"/helpcenter/v1/requests/{n}",
+                    headers=api.headers("requester", email="bob@example.org"),
+                )
+                assert other.status_code == 404
+                denied = client.get(
+                    f"/api/v1/tickets/{n}/original",
+                    headers=api.headers("requester", email="bob@example.org"),
+                )
+                assert denied.status_code == 403

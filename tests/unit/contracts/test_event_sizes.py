@@ -109,7 +109,12 @@ def largest_fields(variant: str) -> dict[str, Any]:
 
 def largest_commands() -> list[dict[str, Any]]:
     """The largest command of every kind, in an order that makes every event type."""
-    create = largest_fields("a") | {"description": wide(limits.TEXT_MAX), "status": "solved"}
+    original = {"message_id": wide(limits.KEY_MAX), "size": 2**62, "sha256": "a" * 64}
+    create = largest_fields("a") | {
+        "description": wide(limits.TEXT_MAX),
+        "status": "solved",
+        "original": original,
+    }
     change = largest_fields("b")
     change["custom_fields"]["pad"] = change["custom_fields"]["pad"][:-1] + "y"
     comment = {
@@ -118,7 +123,7 @@ def largest_commands() -> list[dict[str, Any]]:
         "attachments": largest_attachments(),
         "source_key": wide(limits.KEY_MAX),
         "quoted_text": wide(limits.QUOTED_TEXT_MAX),
-        "original": {"message_id": wide(limits.KEY_MAX), "size": 2**62, "sha256": "a" * 64},
+        "original": original,
     }
     return [
         head("CreateTicket", data=create),  # TicketCreated
@@ -140,6 +145,7 @@ def largest_commands() -> list[dict[str, Any]]:
                 "message_id": wide(limits.KEY_MAX, "m"),
                 "sender": longest_address(3),
                 "attachments": largest_attachments(),
+                "original": original,
             },
         ),
         head("ChangeAutoClosePolicy", data={"after_days": 28})

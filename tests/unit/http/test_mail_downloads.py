@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from contracts.commands import AddComment
+from contracts.commands import AddComment, CreateTicket, FollowUpRequested
+from contracts.common import Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
@@ -159,3 +160,98 @@ def test_the_store_is_content_addressed_and_refuses_other_names(tmp_path: Path) 
     assert store.get("0" * 64) is None
     assert store.purge(30, now=os.path.getmtime(tmp_path / digest[:2] / digest) + 31 * 86_400)
     assert store.get(digest) is None
+
+
+def ingest_service(settings: Settings, index: SqliteTicketIndex) -> IngestService:
+    return IngestService(
+        index=index,
+        publisher=RecordingPublisher(),
+        quarantine=FileQuarantine(settings.data_dir / "q"),
+        suspended=FileSuspendedQueue(settings.data_dir / "s"),
+        support=SupportAddress(SUPPORT),
+        max_bytes=10_000_000,
+        mail_store=FileMailStore.in_data_dir(settings.data_dir),
+    )
+
+
+def with_attachment(raw: bytes) -> bytes:
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    msg.add_attachment(CONTENT, maintype="application", subtype="octet-stream", filename="d.bin")
+    return bytes(msg)
+
+
+async def test_the_mail_that_opened_a_ticket_or_follow_up_downloads_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    """Every inbound mail is kept, not only replies: a new ticket and a follow-up of a
+    closed one reference the message that opened them, served by ``/{number}/original``."""
+    settings = Settings(data_dir=tmp_path, jwt_secret=SECRET)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, settings)
+        index = SqliteTicketIndex()
+        ingest = ingest_service(settings, index)
+        publisher = ingest.publisher
+        assert isinstance(publisher, RecordingPublisher)
+        new_mail = with_attachment(mail(sender=REQUESTER, message_id="<opens@example.com>"))
+        assert (await ingest.ingest(new_mail)).kind == Kind.CREATED
+        closed = api.closed_ticket()["number"]
+        add_ticket(index, closed, requester=REQUESTER, status=Status.CLOSED)
+        follow_mail = with_attachment(
+            mail(sender=REQUESTER, subject=f"Re: [#{closed}] Printer on fire", body="Again.")
+        )
+        assert (await ingest.ingest(follow_mail)).kind == Kind.FOLLOW_UP
+        # a reply routed while the index still saw the ticket open: the ticket service
+        # makes it a follow-up, which keeps the reference too
+        raced = api.closed_ticket()["number"]
+        add_ticket(index, raced, requester=REQUESTER)
+        late_mail = mail(sender=REQUESTER, subject=f"Re: [#{raced}] Printer on fire", body="Hi")
+        assert (await ingest.ingest(late_mail)).kind == Kind.REPLIED
+        created, followed, late = publisher.published
+        assert isinstance(created, CreateTicket) and isinstance(followed, FollowUpRequested)
+        assert isinstance(late, AddComment)
+        for command, raw in ((created, new_mail), (followed, follow_mail), (late, late_mail)):
+            assert command.data.original is not None
+            assert command.data.original.sha256 == hashlib.sha256(raw).hexdigest()
+            assert command.data.original.size == len(raw)
+            assert len(command.model_dump_json()) < 10_000  # a reference, never the bytes
+        numbers = []
+        for command in (created, followed, late):
+            outcome = handle_command(tickets_of(client), command)
+            assert outcome.ok and outcome.ticket_number is not None
+            numbers.append(outcome.ticket_number)
+        events = [
+            e
+            for n in numbers
+            for e in client.get(f"/api/v1/tickets/{n}/events", headers=api.headers("agent")).json()[
+                "events"
+            ][:1]
+        ]
+        assert [e["event_type"] for e in events] == [
+            "TicketCreated",
+            "FollowUpCreated",
+            "FollowUpCreated",
+        ]
+        assert [e["data"]["original"]["sha256"] for e in events] == [
+            hashlib.sha256(raw).hexdigest() for raw in (new_mail, follow_mail, late_mail)
+        ]
+    with TestClient(create_app(settings)) as client:  # a new app on the same data directory
+        api = Api(client, settings)
+        for number, raw in zip(numbers, (new_mail, follow_mail, late_mail), strict=True):
+            for role in ("agent", "admin", "integration"):
+                r = client.get(f"/api/v1/tickets/{number}/original", headers=api.headers(role))
+                assert r.status_code == 200, r.text
+                assert r.headers["content-type"].startswith("message/rfc822")
+                assert r.content == raw
+            shown = r_json(client.get(f"/api/v1/tickets/{number}", headers=api.headers("agent")))
+            assert shown["original"]["sha256"] == hashlib.sha256(raw).hexdigest()
+            path = f"/api/v1/tickets/{number}/original"
+            assert client.get(path, headers=api.headers("requester")).status_code == 403
+            other = client.get(
+                f"/helpcenter/v1/requests/{number}", headers=api.headers("requester", email=OTHER)
+            )
+            assert other.status_code == 404
+        # a ticket not made from mail has no original: the one 404
+        plain = api.create()["number"]
+        r = client.get(f"/api/v1/tickets/{plain}/original", headers=api.headers("agent"))
+        assert r.status_code == 404

@@ -40,6 +40,7 @@ ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "get_dead_letter": POLICY_ADMIN_ROLES,
     "retry_dead_letter": POLICY_ADMIN_ROLES,
     "purge_dead_letter": POLICY_ADMIN_ROLES,
+    "get_ticket_original": INTERNAL_AND_INTEGRATION,
     "get_comment_original": INTERNAL_AND_INTEGRATION,
     "get_comment_attachment": INTERNAL_AND_INTEGRATION,
     "get_request_attachment": HELP_CENTER,

@@ -41,6 +41,7 @@ def ticket_detail(
         **ticket_doc(ticket),
         follow_ups=follow_ups if role == Role.INTEGRATION else None,
         comments=comments(ticket, public_only=False),
+        original=ticket.original,
     )
 
 

@@ -1,6 +1,7 @@
-"""Downloads of what a customer actually sent (issue #20): the message a comment was made
-from, as received (``message/rfc822``), and each attachment with its content, from the
-mail store (:mod:`services.mail_store`) by the SHA-256 the comment refers to.
+"""Downloads of what a customer actually sent (issue #20): the message that opened a ticket
+(``/{number}/original``) or that a comment was made from, as received (``message/rfc822``),
+and each attachment of a comment with its content, from the mail store
+(:mod:`services.mail_store`) by the SHA-256 the ticket or comment refers to.
 
 Agents, admins and integrations use the agent API; a requester (or CC) downloads the
 attachments of public comments on their own requests in the help center. Anything else —
@@ -78,6 +79,26 @@ async def _agent_ticket(svc: Services, number: int) -> Ticket:
         return await run_in_threadpool(svc.tickets.get_ticket, number)
     except errors.TicketNotFound:
         raise _missing(number) from None
+
+
+@router.get(
+    "/{number}/original",
+    name="get_ticket_original",
+    response_class=Response,
+    responses=_binary(RFC822),
+)
+async def get_ticket_original(
+    number: Number, request: Request, claims: AuthorizedClaims
+) -> Response:
+    """The message that opened the ticket (a new ticket or a follow-up made from email),
+    byte for byte as email ingest received it; replies are under their comment."""
+    svc = services_of(request)
+    ticket = await _agent_ticket(svc, number)
+    original = ticket.original
+    data = await _read(svc, original["sha256"]) if original else None
+    if data is None:
+        raise _missing(number)
+    return _download(data, RFC822, None)
 
 
 @router.get(

@@ -110,6 +110,9 @@ class Ticket(BaseModel):
 
 class TicketDetail(Ticket):
     comments: list[Comment]
+    original: dict[str, Any] | None = None
+    """Tickets opened by email (new tickets and follow-ups): ``{message_id, size, sha256}``
+    of the message that opened it, as received (``GET /api/v1/tickets/{number}/original``)."""
 
 
 class ViewRow(Ticket):
