@@ -54,6 +54,7 @@ def test_ticket_open_stores_the_constructor_event() -> None:
         follow_up_of=None,
         source_key=None,
         organization_id=None,
+        original=None,
         **common,
     )
     ours, theirs = _stored(opened), _stored(constructed)
