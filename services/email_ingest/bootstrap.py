@@ -30,7 +30,7 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
-from services.mail_store import FileMailStore
+from services.mail_store import mail_store_for
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -151,7 +151,7 @@ async def run_email_ingest(
     metrics.watch_suspended_queue(suspended.size)
     publisher = KafkaCommandPublisher(settings)
     feed = EventIndexFeed(index, settings)
-    mail_store = FileMailStore.for_settings(settings)
+    mail_store = mail_store_for(settings)
     service = IngestService(
         index=index,
         publisher=publisher,
@@ -207,3 +207,4 @@ async def run_email_ingest(
         await feed.stop()
         await publisher.stop()
         index.close()
+        mail_store.close()

@@ -20,7 +20,7 @@ from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.ingest import IngestService, Kind
 from services.email_ingest.domain.addresses import SupportAddress
-from services.mail_store import FileMailStore
+from services.mail_store import FileMailStore, mail_store_for
 from services.settings import Settings
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.application.commands import handle_command
@@ -170,7 +170,7 @@ def ingest_service(settings: Settings, index: SqliteTicketIndex) -> IngestServic
         suspended=FileSuspendedQueue(settings.data_dir / "s"),
         support=SupportAddress(SUPPORT),
         max_bytes=10_000_000,
-        mail_store=FileMailStore.in_data_dir(settings.data_dir),
+        mail_store=mail_store_for(settings),
     )
 
 

@@ -14,7 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 
-from services.mail_store import FileMailStore
+from services.mail_store import MailStore, mail_store_for
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.http.auth import (
@@ -43,7 +43,7 @@ class Services:
     views: TicketViews
     commits: GroupCommitter
     dead_letters: DeadLetterStore
-    mail_store: FileMailStore
+    mail_store: MailStore
 
 
 class ServiceHolder:
@@ -68,7 +68,7 @@ class ServiceHolder:
                         TicketViews(app),
                         commits,
                         DeadLetterStore(app),
-                        FileMailStore.for_settings(self.settings),
+                        mail_store_for(self.settings),
                     )
         return self._services
 
@@ -76,6 +76,7 @@ class ServiceHolder:
         """Stop the group-commit writer (the application itself belongs to its factory)."""
         if self._services is not None:
             self._services.commits.close()
+            self._services.mail_store.close()
 
 
 def count_group_commit(operations: int) -> None:
