@@ -63,6 +63,10 @@ class TargetedCommand(CommandEnvelope):
 
 class CreateTicketData(TicketFields):
     channel: Channel = Channel.UPSTREAM
+    attachments: Attachments = Field(
+        default_factory=list,
+        description="Email: the attachments of the message that opened the ticket.",
+    )
     original: MailReference | None = Field(
         None, description="Email: the message that opened the ticket, in the mail store."
     )

@@ -81,6 +81,11 @@ class TicketCreatedData(Contract):
         description="Email: the message that opened the ticket, in the mail store "
         "(``GET /api/v1/tickets/{number}/original``).",
     )
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Email: the attachments of that message (``attachment_id``, ``sha256``, "
+        "…; ``GET /api/v1/tickets/{number}/attachments/{attachment_id}``).",
+    )
 
 
 class TicketCreated(StreamEvent):

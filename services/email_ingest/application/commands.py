@@ -130,6 +130,7 @@ def build_command(
                     cc=cc,
                     channel=Channel.EMAIL,
                     custom_fields=channel_details(mail, authenticity),
+                    attachments=_attachments(mail),
                     original=original,
                 ),
             )

@@ -157,9 +157,14 @@ def _apply(
     )
     match command:
         case cmd.CreateTicket(data=data):
-            fields = data.model_dump(mode="json", exclude={"channel", "original"})
+            fields = data.model_dump(mode="json", exclude={"channel", "original", "attachments"})
             return app.open_ticket(
-                uow, fields, ctx, channel=data.channel.value, original=_reference(data.original)
+                uow,
+                fields,
+                ctx,
+                channel=data.channel.value,
+                original=_reference(data.original),
+                attachments=data.attachments,
             )
         case cmd.UpdateTicket(data=data):
             ticket = _target(uow, command)
@@ -189,6 +194,7 @@ def _apply(
                     data.source_key,
                     key,
                     original=_reference(data.original),
+                    attachments=data.attachments,
                 )
             ticket.add_comment(
                 body=data.body,
@@ -241,6 +247,7 @@ def _apply(
                 data.message_id,
                 key,
                 original=_reference(data.original),
+                attachments=data.attachments,
             )
         case cmd.ChangeAutoClosePolicy(data=data):
             app.change_auto_close_policy_in(uow, data.after_days, ctx)

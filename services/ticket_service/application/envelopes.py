@@ -56,6 +56,7 @@ def _created(e: Any) -> Envelope:
         "auto_close_due_at": solve.get("due_at"),
         "organization_id": getattr(e, "organization_id", None),  # absent before organizations
         "original": getattr(e, "original", None),  # absent before issue #20
+        "attachments": getattr(e, "attachments", None) or [],
     }
     if e.follow_up_of:
         return ev.FollowUpCreated(

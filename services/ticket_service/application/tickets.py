@@ -227,6 +227,7 @@ class TicketApplication(Application[UUID]):
         *,
         channel: str,
         original: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
         """Stage a new ticket (every way of creating one but follow-ups comes here): the
         next number, and the requester's organization of now."""
@@ -240,6 +241,7 @@ class TicketApplication(Application[UUID]):
             meta=ctx.meta,
             organization_id=uow.organization_of(fields["requester"]),
             original=original,
+            attachments=attachments,
         )
         uow.stage(ticket)
         return ticket
@@ -455,6 +457,7 @@ class TicketApplication(Application[UUID]):
         *,
         fingerprint: str | None = None,
         original: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
         if key and (receipt := uow.staged_receipt(key)) is not None:
             raise Duplicate(receipt)
@@ -470,6 +473,7 @@ class TicketApplication(Application[UUID]):
             source_key=source_key,
             organization_id=uow.organization_of(source.requester),
             original=original,
+            attachments=attachments,
         )
         uow.stage(follow_up)
         if key:

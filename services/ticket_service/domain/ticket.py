@@ -80,6 +80,7 @@ class TicketState(TypedDict, total=False):
     comments: list[dict[str, Any]]
     organization_id: str | None
     original: dict[str, Any] | None
+    attachments: list[dict[str, Any]]
 
 
 class Ticket(Aggregate):
@@ -89,6 +90,8 @@ class Ticket(Aggregate):
     original: dict[str, Any] | None = None
     """Email: the reference (message_id, size, sha256) of the message that opened the
     ticket, kept whole in the mail store; the class default serves older tickets."""
+    attachments: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
+    """Email: descriptions of that message's attachments (never changed once set)."""
     Snapshot = TypedSnapshot
     snapshot_state = TicketState
 
@@ -113,6 +116,7 @@ class Ticket(Aggregate):
         source_key: str | None = None,
         organization_id: str | None = None,
         original: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
         """A new ticket, in any active status but never ``closed``. ``organization_id``:
         the requester's organization, resolved by the application when the ticket is
@@ -138,6 +142,7 @@ class Ticket(Aggregate):
             source_key=source_key,
             organization_id=organization_id,
             original=original,
+            attachments=attachments or [],
         )
 
     @classmethod
@@ -155,6 +160,7 @@ class Ticket(Aggregate):
         source_key: str | None = None,
         organization_id: str | None = None,
         original: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
         """A new ticket continuing a closed one. The source is read, never changed. Like
         every new ticket, it belongs to the requester's organization of now (given by the
@@ -182,6 +188,7 @@ class Ticket(Aggregate):
             source_key=source_key,
             organization_id=organization_id,
             original=original,
+            attachments=attachments,
         )
 
     @event("Created")
@@ -199,6 +206,7 @@ class Ticket(Aggregate):
         source_key: str | None,
         organization_id: str | None = None,
         original: dict[str, Any] | None = None,
+        attachments: list[dict[str, Any]] | None = None,
     ) -> None:
         self.number = number
         self.subject: str = fields["subject"]
@@ -218,6 +226,7 @@ class Ticket(Aggregate):
         self.source_key = source_key
         self.organization_id = organization_id
         self.original = original
+        self.attachments = list(attachments or [])
         self.created_at = at
         self.updated_at = at
         self.solve_id = 0

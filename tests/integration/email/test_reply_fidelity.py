@@ -96,13 +96,15 @@ async def test_the_mail_opening_a_ticket_or_a_follow_up_downloads_byte_for_byte(
     """Every inbound mail is kept whole, not only replies: the one that creates a ticket
     and the one that becomes a follow-up of a closed ticket, served by ``/{number}/original``
     to agents and integrations (also after a restart); a requester of another ticket 404."""
-    opening, _ = _with_zip(mail(message_id="<fidelity-new@example.com>", body="See logs.\n"))
+    opening, first_zip = _with_zip(
+        mail(message_id="<fidelity-new@example.com>", body="See logs.\n")
+    )
     code, reply = await stack.send(opening)
     assert code == 250, reply
     number = await stack.indexed("<fidelity-new@example.com>")
     stack.close_by_integration(number)
     await stack.indexed_status(number, "closed")
-    again, _ = _with_zip(
+    again, second_zip = _with_zip(
         mail(
             in_reply_to="<fidelity-new@example.com>",
             message_id="<fidelity-again@example.com>",
@@ -114,6 +116,7 @@ async def test_the_mail_opening_a_ticket_or_a_follow_up_downloads_byte_for_byte(
     follow_up = await stack.ticket(number + 1)
     assert follow_up.follow_up_of is not None and follow_up.follow_up_of["number"] == number
     expected = {number: opening, number + 1: again}
+    zips = {number: first_zip, number + 1: second_zip}
     for n, raw in expected.items():
         original = stack.app.get_ticket(n).original
         assert original is not None
@@ -126,6 +129,15 @@ async def test_the_mail_opening_a_ticket_or_a_follow_up_downloads_byte_for_byte(
                 for role in ("agent", "integration"):
                     got = client.get(f"/api/v1/tickets/{n}/original", headers=api.headers(role))
                     assert (got.status_code, got.content) == (200, raw)
+                    got = client.get(
+                        f"/api/v1/tickets/{n}/attachments/1", headers=api.headers(role)
+                    )
+                    assert (got.status_code, got.content) == (200, zips[n])
+                own = client.get(
+                    f"/helpcenter/v1/requests/{n}/attachments/1",
+                    headers=api.headers("requester", email="alice@example.com"),
+                )
+                assert (own.status_code, own.content) == (200, zips[n])
                 other = client.get(
                     f"/helpcenter/v1/requests/{n}",
                     headers=api.headers("requester", email="bob@example.org"),

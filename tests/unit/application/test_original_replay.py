@@ -28,6 +28,7 @@ def test_a_creation_event_stored_before_originals_loads_without_one(tmp_path: Pa
         (stored,) = app.recorder.select_events(ticket_id_for(number))
         state = json.loads(stored.state)
         assert "original" in state and state.pop("original") is None
+        assert state.pop("attachments") == []
         old = StoredEvent(
             originator_id=stored.originator_id,
             originator_version=stored.originator_version,
@@ -36,9 +37,9 @@ def test_a_creation_event_stored_before_originals_loads_without_one(tmp_path: Pa
         )
         domain_event = app.mapper.to_domain_event(old)
         ticket = domain_event.mutate(None)  # type: ignore[attr-defined]
-        assert ticket.original is None
+        assert ticket.original is None and list(ticket.attachments) == []
         envelope = to_envelope(domain_event)
         assert isinstance(envelope, ev.TicketCreated)
-        assert envelope.data.original is None
+        assert envelope.data.original is None and envelope.data.attachments == []
     finally:
         app.close()

@@ -114,6 +114,7 @@ def largest_commands() -> list[dict[str, Any]]:
         "description": wide(limits.TEXT_MAX),
         "status": "solved",
         "original": original,
+        "attachments": largest_attachments(),
     }
     change = largest_fields("b")
     change["custom_fields"]["pad"] = change["custom_fields"]["pad"][:-1] + "y"

@@ -55,6 +55,7 @@ def test_ticket_open_stores_the_constructor_event() -> None:
         source_key=None,
         organization_id=None,
         original=None,
+        attachments=[],
         **common,
     )
     ours, theirs = _stored(opened), _stored(constructed)

@@ -232,6 +232,8 @@ async def test_the_mail_that_opened_a_ticket_or_follow_up_downloads_byte_for_byt
             "FollowUpCreated",
             "FollowUpCreated",
         ]
+        assert [len(e["data"]["attachments"]) for e in events] == [1, 1, 0]
+        assert events[1]["data"]["attachments"][0]["sha256"] == hashlib.sha256(CONTENT).hexdigest()
         assert [e["data"]["original"]["sha256"] for e in events] == [
             hashlib.sha256(raw).hexdigest() for raw in (new_mail, follow_mail, late_mail)
         ]
@@ -247,6 +249,38 @@ async def test_the_mail_that_opened_a_ticket_or_follow_up_downloads_byte_for_byt
             assert shown["original"]["sha256"] == hashlib.sha256(raw).hexdigest()
             path = f"/api/v1/tickets/{number}/original"
             assert client.get(path, headers=api.headers("requester")).status_code == 403
+            if raw is not late_mail:  # the two with an attachment
+                assert shown["attachments"][0]["sha256"] == hashlib.sha256(CONTENT).hexdigest()
+                agent_path = f"/api/v1/tickets/{number}/attachments/1"
+                r = client.get(agent_path, headers=api.headers("integration"))
+                assert (r.status_code, r.content) == (200, CONTENT)
+                assert 'filename="d.bin"' in r.headers["content-disposition"]
+                own = client.get(
+                    f"/helpcenter/v1/requests/{number}/attachments/1",
+                    headers=api.headers("requester"),
+                )
+                assert (own.status_code, own.content) == (200, CONTENT)
+                mine = r_json(
+                    client.get(
+                        f"/helpcenter/v1/requests/{number}", headers=api.headers("requester")
+                    )
+                )
+                assert mine["attachments"][0]["attachment_id"] == "1"
+                for forbidden in (
+                    client.get(
+                        f"/helpcenter/v1/requests/{number}/attachments/1",
+                        headers=api.headers("requester", email=OTHER),
+                    ),
+                    client.get(
+                        f"/helpcenter/v1/requests/{number}/attachments/2",
+                        headers=api.headers("requester"),
+                    ),
+                    client.get(
+                        f"/api/v1/tickets/{number}/attachments/2", headers=api.headers("agent")
+                    ),
+                ):
+                    assert forbidden.status_code == 404
+                    assert CONTENT[:64] not in forbidden.content
             other = client.get(
                 f"/helpcenter/v1/requests/{number}", headers=api.headers("requester", email=OTHER)
             )

@@ -41,6 +41,8 @@ ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "retry_dead_letter": POLICY_ADMIN_ROLES,
     "purge_dead_letter": POLICY_ADMIN_ROLES,
     "get_ticket_original": INTERNAL_AND_INTEGRATION,
+    "get_ticket_attachment": INTERNAL_AND_INTEGRATION,
+    "get_request_opening_attachment": HELP_CENTER,
     "get_comment_original": INTERNAL_AND_INTEGRATION,
     "get_comment_attachment": INTERNAL_AND_INTEGRATION,
     "get_request_attachment": HELP_CENTER,

@@ -42,6 +42,7 @@ def ticket_detail(
         follow_ups=follow_ups if role == Role.INTEGRATION else None,
         comments=comments(ticket, public_only=False),
         original=ticket.original,
+        attachments=list(ticket.attachments),
     )
 
 
@@ -63,6 +64,7 @@ def request_detail(ticket: Ticket, audience: Audience) -> schemas.RequestDetail:
     return schemas.RequestDetail(
         **request_fields(ticket_doc(ticket), audience),
         comments=comments(ticket, public_only=True),
+        attachments=list(ticket.attachments),
     )
 
 

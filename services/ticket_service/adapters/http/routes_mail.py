@@ -11,6 +11,7 @@ center's one 404, identical to a ticket that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
@@ -55,8 +56,8 @@ def _comment(ticket: Ticket, comment_id: UUID, *, public_only: bool) -> dict[str
     return None
 
 
-def _attachment(comment: dict[str, Any], attachment_id: str) -> dict[str, Any] | None:
-    for attachment in comment.get("attachments", []):
+def _attachment(attachments: Iterable[dict[str, Any]], attachment_id: str) -> dict[str, Any] | None:
+    for attachment in attachments:
         if str(attachment.get("attachment_id")) == attachment_id and attachment.get("sha256"):
             return attachment
     return None
@@ -102,6 +103,25 @@ async def get_ticket_original(
 
 
 @router.get(
+    "/{number}/attachments/{attachment_id}",
+    name="get_ticket_attachment",
+    response_class=Response,
+    responses=_binary("application/octet-stream"),
+)
+async def get_ticket_attachment(
+    number: Number, request: Request, claims: AuthorizedClaims, attachment_id: str = AttachmentId
+) -> Response:
+    """One attachment of the message that opened the ticket, with its content."""
+    svc = services_of(request)
+    ticket = await _agent_ticket(svc, number)
+    attachment = _attachment(ticket.attachments, attachment_id)
+    data = await _read(svc, attachment["sha256"]) if attachment else None
+    if attachment is None or data is None:
+        raise _missing(number)
+    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+
+
+@router.get(
     "/{number}/comments/{comment_id}/original",
     name="get_comment_original",
     response_class=Response,
@@ -138,7 +158,7 @@ async def get_comment_attachment(
     svc = services_of(request)
     ticket = await _agent_ticket(svc, number)
     comment = _comment(ticket, comment_id, public_only=False)
-    attachment = _attachment(comment, attachment_id) if comment else None
+    attachment = _attachment(comment.get("attachments", []), attachment_id) if comment else None
     data = await _read(svc, attachment["sha256"]) if attachment else None
     if attachment is None or data is None:
         raise _missing(number)
@@ -162,7 +182,26 @@ async def get_request_attachment(
     svc = services_of(request)
     ticket, _ = await run_in_threadpool(visible, svc, number, claims)
     comment = _comment(ticket, comment_id, public_only=True)
-    attachment = _attachment(comment, attachment_id) if comment else None
+    attachment = _attachment(comment.get("attachments", []), attachment_id) if comment else None
+    data = await _read(svc, attachment["sha256"]) if attachment else None
+    if attachment is None or data is None:
+        raise not_found(number)
+    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+
+
+@help_center_router.get(
+    "/{number}/attachments/{attachment_id}",
+    name="get_request_opening_attachment",
+    response_class=Response,
+    responses=_binary("application/octet-stream"),
+)
+async def get_request_opening_attachment(
+    number: Number, request: Request, claims: AuthorizedClaims, attachment_id: str = AttachmentId
+) -> Response:
+    """An attachment of the mail that opened one of your requests; 404 otherwise."""
+    svc = services_of(request)
+    ticket, _ = await run_in_threadpool(visible, svc, number, claims)
+    attachment = _attachment(ticket.attachments, attachment_id)
     data = await _read(svc, attachment["sha256"]) if attachment else None
     if attachment is None or data is None:
         raise not_found(number)

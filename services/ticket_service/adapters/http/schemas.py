@@ -113,6 +113,8 @@ class TicketDetail(Ticket):
     original: dict[str, Any] | None = None
     """Tickets opened by email (new tickets and follow-ups): ``{message_id, size, sha256}``
     of the message that opened it, as received (``GET /api/v1/tickets/{number}/original``)."""
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    """That message's attachments (``GET /api/v1/tickets/{number}/attachments/{id}``)."""
 
 
 class ViewRow(Ticket):
@@ -146,6 +148,11 @@ class Request(BaseModel):
 
 class RequestDetail(Request):
     comments: list[Comment] = Field(description="The public conversation.")
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Attachments of the email that opened the request (``GET "
+        "/helpcenter/v1/requests/{number}/attachments/{attachment_id}``).",
+    )
 
 
 class RequestPage(BaseModel):
