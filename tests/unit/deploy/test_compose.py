@@ -328,3 +328,12 @@ def test_named_volumes_are_declared() -> None:
             source = volume.split(":", 1)[0] if isinstance(volume, str) else volume["source"]
             if not source.startswith((".", "/")):
                 assert source in declared, f"{name}: volume {source!r} is not declared"
+
+
+def test_the_mail_store_is_postgresql_for_writer_and_readers() -> None:
+    """Email ingest writes every mail's original, ticket-http serves it: both on the one
+    PostgreSQL store (no mail directory set, which would take precedence)."""
+    for name in ("email-ingest", "ticket-http"):
+        env = environment(SERVICES[name])
+        assert env["HELPDESK_DATABASE_URL"].startswith("postgresql://"), name
+        assert "HELPDESK_MAIL_STORE_DIR" not in env, name
