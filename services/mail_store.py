@@ -27,14 +27,14 @@ schedule yet). A purged original answers 404 like one never stored.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
+
+from services.durable_files import fsync_directory, write_atomically
 
 if TYPE_CHECKING:
     import psycopg
@@ -42,14 +42,6 @@ if TYPE_CHECKING:
     from services.settings import Settings
 
 POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -114,12 +106,7 @@ class FileMailStore:
         if path.exists():
             return digest
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{digest}.{uuid.uuid4().hex}.tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_atomically(path, data)
         fsync_directory(path.parent)
         return digest
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
 from pathlib import Path
 
-from services.email_ingest.adapters.durable_files import fsync_directory, write_atomically
+from services.durable_files import fsync_directory, write_atomically
 from services.email_ingest.application.ports import QuarantinedMail
 from services.email_ingest.domain.headers import decode_header_value
 

@@ -10,7 +10,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.email_ingest.adapters.durable_files import (
+from services.durable_files import (
     append_durably,
     fsync_directory,
     write_atomically,

@@ -75,6 +75,20 @@ def _download(data: bytes, media_type: str, filename: str | None) -> Response:
     return Response(data, media_type=media_type, headers=headers)
 
 
+async def _attachment_download(
+    svc: Services,
+    attachments: Iterable[dict[str, Any]],
+    attachment_id: str,
+    missing: ProblemError,
+) -> Response:
+    """The attachment's bytes as a download, or ``missing`` when it is unknown or purged."""
+    attachment = _attachment(attachments, attachment_id)
+    data = await _read(svc, attachment["sha256"]) if attachment else None
+    if attachment is None or data is None:
+        raise missing
+    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+
+
 async def _agent_ticket(svc: Services, number: int) -> Ticket:
     try:
         return await run_in_threadpool(svc.tickets.get_ticket, number)
@@ -114,11 +128,7 @@ async def get_ticket_attachment(
     """One attachment of the message that opened the ticket, with its content."""
     svc = services_of(request)
     ticket = await _agent_ticket(svc, number)
-    attachment = _attachment(ticket.attachments, attachment_id)
-    data = await _read(svc, attachment["sha256"]) if attachment else None
-    if attachment is None or data is None:
-        raise _missing(number)
-    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+    return await _attachment_download(svc, ticket.attachments, attachment_id, _missing(number))
 
 
 @router.get(
@@ -157,12 +167,10 @@ async def get_comment_attachment(
     """One attachment of the comment, with its content."""
     svc = services_of(request)
     ticket = await _agent_ticket(svc, number)
-    comment = _comment(ticket, comment_id, public_only=False)
-    attachment = _attachment(comment.get("attachments", []), attachment_id) if comment else None
-    data = await _read(svc, attachment["sha256"]) if attachment else None
-    if attachment is None or data is None:
-        raise _missing(number)
-    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+    comment = _comment(ticket, comment_id, public_only=False) or {}
+    return await _attachment_download(
+        svc, comment.get("attachments", []), attachment_id, _missing(number)
+    )
 
 
 @help_center_router.get(
@@ -181,12 +189,10 @@ async def get_request_attachment(
     """An attachment of a public comment on one of your requests; 404 otherwise."""
     svc = services_of(request)
     ticket, _ = await run_in_threadpool(visible, svc, number, claims)
-    comment = _comment(ticket, comment_id, public_only=True)
-    attachment = _attachment(comment.get("attachments", []), attachment_id) if comment else None
-    data = await _read(svc, attachment["sha256"]) if attachment else None
-    if attachment is None or data is None:
-        raise not_found(number)
-    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+    comment = _comment(ticket, comment_id, public_only=True) or {}
+    return await _attachment_download(
+        svc, comment.get("attachments", []), attachment_id, not_found(number)
+    )
 
 
 @help_center_router.get(
@@ -201,8 +207,4 @@ async def get_request_opening_attachment(
     """An attachment of the mail that opened one of your requests; 404 otherwise."""
     svc = services_of(request)
     ticket, _ = await run_in_threadpool(visible, svc, number, claims)
-    attachment = _attachment(ticket.attachments, attachment_id)
-    data = await _read(svc, attachment["sha256"]) if attachment else None
-    if attachment is None or data is None:
-        raise not_found(number)
-    return _download(data, str(attachment["content_type"]), str(attachment["filename"]))
+    return await _attachment_download(svc, ticket.attachments, attachment_id, not_found(number))

@@ -1,14 +1,17 @@
-"""Whole-or-absent files: written to a temporary name, fsynced, renamed into place, and the
-directory fsynced, so a crash leaves either the old state or the new one."""
+"""Whole-or-absent files (email ingest's queues and the mail store): written to a temporary
+name, fsynced, renamed into place, and the directory fsynced, so a crash leaves either the
+old state or the new one."""
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
+    """The temporary name is unique, so writers racing on one path never share it."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
