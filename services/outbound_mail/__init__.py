@@ -1,0 +1,1 @@
+"""Outbound email: notifications to requesters and CCs (docs/email.md)."""

@@ -1,0 +1,1 @@
+"""Pure rules of outbound mail: who is told what, and the headers it carries."""

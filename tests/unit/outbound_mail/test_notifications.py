@@ -1,0 +1,97 @@
+"""Pure rules of outbound mail: recipients, suppression, Message-IDs, threading headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.email_ingest.domain.addresses import SupportAddress
+from services.email_ingest.domain.thread_match import notification_number
+from services.outbound_mail.domain.notifications import Kind, RateLimit, message_id, plan
+
+SUPPORT = "support@example.com"
+
+
+def created(**data: Any) -> dict[str, Any]:
+    base = {
+        "number": 7,
+        "subject": "Printer",
+        "requester": "Ann@x.org",
+        "cc": ["bob@x.org", "support+7@example.com"],
+        "status": "new",
+        "created_by": {"role": "requester", "email": "ann@x.org"},
+    }
+    base.update(data)
+    return {"event_type": "TicketCreated", "event_id": "e1", "ticket_number": 7, "data": base}
+
+
+def comment(public: bool, role: str = "agent", email: str = "agent@example.com") -> dict[str, Any]:
+    return {
+        "event_type": "CommentAdded",
+        "event_id": "e2",
+        "ticket_number": 7,
+        "data": {"public": public, "body": "Try again", "author": {"role": role, "email": email}},
+    }
+
+
+def test_acknowledgement_goes_to_ccs_not_to_the_actor_nor_support() -> None:
+    _, mails = plan(None, created(), support=SUPPORT)
+    assert [(m.kind, m.recipient) for m in mails] == [(Kind.ACKNOWLEDGEMENT, "bob@x.org")]
+    assert "[#7]" in mails[0].subject
+
+
+def test_agent_created_ticket_acknowledges_the_requester() -> None:
+    event = created(created_by={"role": "agent", "email": "agent@example.com"})
+    _, mails = plan(None, event, support=SUPPORT)
+    assert [m.recipient for m in mails] == ["ann@x.org", "bob@x.org"]
+
+
+def test_public_comment_mails_requester_and_ccs_but_not_the_agent() -> None:
+    state, _ = plan(None, created(cc=["agent@example.com", "bob@x.org"]), support=SUPPORT)
+    _, mails = plan(state, comment(True), support=SUPPORT)
+    assert [m.recipient for m in mails] == ["ann@x.org", "bob@x.org"]
+    assert mails[0].context["body"] == "Try again"
+
+
+def test_internal_note_and_requester_comment_send_nothing() -> None:
+    state, _ = plan(None, created(), support=SUPPORT)
+    assert plan(state, comment(False), support=SUPPORT)[1] == []
+    assert plan(state, comment(True, role="requester", email="ann@x.org"), support=SUPPORT)[1] == []
+
+
+def test_suppressed_addresses_and_disabled_kinds_get_nothing() -> None:
+    state, mails = plan(None, created(), support=SUPPORT, suppressed={"BOB@x.org"})
+    assert mails == []
+    _, mails = plan(state, comment(True), support=SUPPORT, enabled={Kind.SOLVED})
+    assert mails == []
+
+
+def test_follow_up_names_the_original() -> None:
+    event = created(number=9, follow_up_of={"number": 7, "id": "x"})
+    event["event_type"] = "FollowUpCreated"
+    _, mails = plan(None, event, support=SUPPORT)
+    assert mails[0].kind is Kind.FOLLOW_UP and mails[0].context["original_number"] == 7
+
+
+def test_message_id_is_deterministic_and_maps_back_to_the_ticket() -> None:
+    mid = message_id("e1", "Bob@x.org", 7, SUPPORT)
+    assert mid == message_id("e1", "bob@x.org", 7, SUPPORT)
+    assert mid != message_id("e1", "ann@x.org", 7, SUPPORT)
+    assert notification_number(mid, SupportAddress(SUPPORT)) == 7
+
+
+def test_later_mails_thread_to_earlier_ones_and_carry_loop_headers() -> None:
+    state, first = plan(None, created(), support=SUPPORT)
+    _, second = plan(state, comment(True), support=SUPPORT)
+    headers = second[-1].headers
+    assert headers["In-Reply-To"] == first[0].message_id
+    assert first[0].message_id in headers["References"]
+    assert headers["Reply-To"] == "support+7@example.com"
+    assert headers["Auto-Submitted"] == "auto-generated"
+    assert headers["X-Auto-Response-Suppress"] == "All"
+
+
+def test_rate_limit_per_recipient() -> None:
+    limit = RateLimit(2, 60.0)
+    assert [limit.allow("a", t) for t in (0, 1, 2)] == [True, True, False]
+    assert limit.allow("b", 2)
+    assert limit.allow("a", 61)
