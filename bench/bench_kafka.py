@@ -25,10 +25,10 @@ from services.ticket_service.adapters.kafka.event_records import event_record
 from services.ticket_service.adapters.kafka.relay import EventRelay
 from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
-from services.ticket_service.application.commands import handle_command, handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.envelopes import to_envelope
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import Outcome, handle_command, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.fixtures.services import kafka_service

@@ -22,6 +22,7 @@ from contracts.common import (
 )
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
+from services.ticket_service.domain.participants import is_participant
 from services.ticket_service.domain.snapshot import TypedSnapshot
 
 Period = timedelta | Callable[[], timedelta]
@@ -245,11 +246,8 @@ class Ticket(Aggregate):
         return self.status == Status.CLOSED
 
     def is_participant(self, email: str | None) -> bool:
-        """The requester or a CC'd user (case-insensitive)."""
-        if not email:
-            return False
-        email = email.lower()
-        return email == self.requester.lower() or email in (c.lower() for c in self.cc)
+        """The requester or a CC'd user (:mod:`.participants`)."""
+        return is_participant(email, self.requester, self.cc)
 
     def _meta(self, meta: Meta | None) -> Meta:
         return {**(meta or {}), "ticket_number": self.number}

@@ -14,8 +14,8 @@ from contracts.events import CommandRejected, StatusChanged, TicketClosed
 from services.closer_worker.config import CloserConfig
 from services.closer_worker.worker import CloserWorker
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.messagebus import handle_commands
 from tests.integration.closer.conftest import TicketStack
 
 AGENT = RequestContext(actor=Actor(role="agent", email="agent@example.com"))

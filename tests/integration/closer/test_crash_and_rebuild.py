@@ -23,8 +23,8 @@ from services.closer_worker.config import CloserConfig
 from services.closer_worker.entrypoints.process import rebuild_once
 from services.closer_worker.worker import CloserWorker
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import utcnow
+from services.ticket_service.application.messagebus import handle_commands
 from tests.fixtures.processes import LocalProcess
 from tests.fixtures.redis import redis_url_for
 from tests.integration.closer.conftest import TicketStack, until

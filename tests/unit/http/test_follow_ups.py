@@ -16,7 +16,7 @@ import pytest
 from httpx import Response
 
 from contracts import Actor, FollowUpRequested
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
 from tests.unit.http.api_client import CC, REQUESTER, Api
 
 COPIED = ("form", "requester", "cc", "assignee", "division", "priority")

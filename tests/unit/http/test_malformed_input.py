@@ -27,13 +27,13 @@ LATIN_1 = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_
 """What an HTTP header value can carry (servers decode header bytes as latin-1)."""
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["fast lane", "routes"])
+@pytest.fixture(scope="module")
 def apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """The app with and without the fast lane, with one ticket of each kind the routes
     need: #1 active, #2 closed (requester ann@example.com)."""
     data_dir: Path = tmp_path_factory.mktemp("malformed")
     settings_ = Settings(data_dir=data_dir, jwt_secret=SECRET)
-    with TestClient(create_app(settings_, fast_lane=request.param)) as client:
+    with TestClient(create_app(settings_)) as client:
         api = Api(client, settings_)
         api.create()
         api.closed_ticket()

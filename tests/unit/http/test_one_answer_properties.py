@@ -21,7 +21,7 @@ from services.settings import Settings
 from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.adapters.kafka.command_records import PoisonMessage, decode_command
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 from services.ticket_service.domain.ticket import UPDATABLE_FIELDS

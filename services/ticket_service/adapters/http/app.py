@@ -27,7 +27,6 @@ from services.ticket_service.adapters.http import (
 from services.ticket_service.adapters.http.body_limit import BodyLimit
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
 from services.ticket_service.adapters.http.docs_ui import install_docs
-from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
 from services.ticket_service.adapters.http.openapi_headers import declare_response_headers
@@ -53,12 +52,9 @@ configured costs every request several environment look-ups."""
 def create_app(
     settings: Settings | None = None,
     application: TicketApplication | Callable[[], TicketApplication] | None = None,
-    *,
-    fast_lane: bool = True,
 ) -> FastAPI:
     """``application``: an existing application, a factory, or None (built from settings
-    on first use). ``fast_lane``: serve well-formed creates and updates without FastAPI's
-    routing and dependency machinery (:mod:`.fast_lane`; same responses)."""
+    on first use)."""
     settings = settings or get_settings()
     if isinstance(application, TicketApplication):
         instance = application
@@ -95,8 +91,6 @@ def create_app(
     for router in (routes_health.router, *API_ROUTERS):
         app.include_router(router)
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
-    if fast_lane:
-        app.add_middleware(FastLane)  # added first: it runs inside the observability layer
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any reading
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
