@@ -22,7 +22,6 @@ from contracts.common import (
 )
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
-from services.ticket_service.domain.participants import is_participant
 from services.ticket_service.domain.snapshot import TypedSnapshot
 
 Period = timedelta | Callable[[], timedelta]
@@ -244,10 +243,6 @@ class Ticket(Aggregate):
     @property
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
-
-    def is_participant(self, email: str | None) -> bool:
-        """The requester or a CC'd user (:mod:`.participants`)."""
-        return is_participant(email, self.requester, self.cc)
 
     def _meta(self, meta: Meta | None) -> Meta:
         return {**(meta or {}), "ticket_number": self.number}

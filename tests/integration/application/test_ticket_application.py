@@ -97,7 +97,7 @@ def test_concurrent_updates_one_wins_the_other_conflicts(store_settings: Setting
         uow.stage(ticket)
 
     with pytest.raises(errors.ConcurrencyConflict):
-        first.run(slow_update)
+        first.transaction([slow_update])
     winner = first.get_ticket(number)
     assert (winner.priority, winner.assignee, winner.version) == ("urgent", None, 2)
     first.update_ticket(number, {"assignee": "bob@example.com"}, AGENT)  # retry succeeds
