@@ -40,7 +40,7 @@ from contracts.common import Role
 from services.ticket_service.application.collector import collector_paused
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.handlers import HANDLERS, Effect
-from services.ticket_service.application.unit_of_work import Duplicate, UnitOfWork
+from services.ticket_service.application.unit_of_work import Duplicate, Operation, UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.claimed_actors import check_claimed_actor
 from services.ticket_service.domain.ids import POLICY_ID, ticket_id_for
@@ -51,7 +51,6 @@ from services.ticket_service.domain.ticket import Ticket
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Operation = Callable[[UnitOfWork], T]
 
 MAX_ATTEMPTS = 3
 """Attempts at a topic command that fails unexpectedly (``HELPDESK_INTAKE_MAX_ATTEMPTS``)."""

@@ -25,7 +25,12 @@ from contracts.common import Channel, Role, TicketChanges, TicketFields
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.messagebus import FromRequest, MessageBus, Submission
 from services.ticket_service.application.organization_index import OrganizationIndex
-from services.ticket_service.application.unit_of_work import Duplicate, NumberTaken, UnitOfWork
+from services.ticket_service.application.unit_of_work import (
+    Duplicate,
+    NumberTaken,
+    Operation,
+    UnitOfWork,
+)
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
 from services.ticket_service.domain.organization import OrganizationDirectory
@@ -34,7 +39,6 @@ from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
 T = TypeVar("T")
-Operation = Callable[[UnitOfWork], T]
 
 
 MAX_NUMBER_RETRIES = 20

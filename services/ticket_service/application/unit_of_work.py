@@ -7,9 +7,9 @@ and a ticket touched twice in a batch is loaded once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -20,6 +20,8 @@ from services.ticket_service.domain.organization import OrganizationDirectory
 from services.ticket_service.domain.policy import AutoClosePolicy
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
+
+T = TypeVar("T")
 
 
 class Duplicate(Exception):
@@ -52,6 +54,8 @@ class TicketReader(Protocol):
 
 
 class UnitOfWork:
+    """What one transaction stages (see the module)."""
+
     def __init__(
         self,
         app: TicketReader,
@@ -126,3 +130,7 @@ class UnitOfWork:
         """The replay of ``key``, whose receipt this batch already staged."""
         receipt = self._receipts[key]
         return Duplicate(receipt)
+
+
+Operation = Callable[[UnitOfWork], T]
+"""A step of a transaction: stages changes in the unit of work, returns its result."""
