@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import uuid4
+from uuid import UUID
 
 from contracts.common import SCHEMA_VERSION, Actor
 
@@ -39,9 +40,11 @@ class RequestContext:
     def command_head(self, number: int | None = None) -> dict[str, Any]:
         """The envelope of a command made for this context (an API request, an in-process
         call), to build with ``model_construct``: the request was validated already. Its
-        id only names it in logs; a request is keyed by its idempotency key."""
+        id only names it in logs (a request is keyed by its idempotency key), so it need
+        not be unguessable: ``uuid4()`` reads the OS's random source, which releases the GIL
+        on every request."""
         return {
-            "command_id": uuid4(),
+            "command_id": UUID(int=random.getrandbits(128), version=4),
             "issued_at": self.at,
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,

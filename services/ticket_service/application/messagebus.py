@@ -14,12 +14,13 @@ it is keyed:
   key is new again; a refusal is the caller's answer and stores nothing.
 
 :meth:`MessageBus.handle_batch` is the one batch runner: it stores several commands per
-transaction and gives each the outcome it would have had alone. Commands on one ticket (or
-one key) never share a transaction; a command that fails unexpectedly is taken out of its
-group and run alone; when a group's save fails (a replayed key, a concurrent writer), each
-of its commands runs alone. Alone, a replay answers with the first outcome, a conflicting
-save is retried, and an unexpected error is retried ``max_attempts`` times before its
-outcome carries the ``failure`` (the intake dead-letters it). Only a store outage is raised.
+transaction and gives each the outcome it would have had alone, in order. Commands on one
+ticket (or one key) never share a transaction; a command that fails unexpectedly is taken
+out of its group and run alone in its place; when a group's save fails (a replayed key, a
+concurrent writer), each of its commands runs alone. Alone, a replay answers with the first
+outcome, a conflicting save is retried, and an unexpected error is retried ``max_attempts``
+times before its outcome carries the ``failure`` (the intake dead-letters it). Only a store
+outage is raised.
 """
 
 from __future__ import annotations
@@ -192,7 +193,7 @@ class MessageBus:
         outcomes: list[Outcome | None] = [None] * len(submissions)
         todo = deque(range(len(submissions)))
         alone: set[int] = set()
-        """Commands taken out of a group: each runs alone, after the rest of its group."""
+        """Commands taken out of a group: each runs alone, in its place."""
         with collector_paused():
             while todo:
                 group = self._next_group(todo, submissions, alone)
@@ -201,10 +202,9 @@ class MessageBus:
                         results = self.store.transaction(
                             [self._guarded(i, submissions[g]) for i, g in enumerate(group)]
                         )
-                    except _TakenOut as taken:
-                        alone.add(group[taken.index])
-                        todo.extendleft(reversed(group[: taken.index] + group[taken.index + 1 :]))
-                        todo.insert(len(group) - 1, group[taken.index])
+                    except _TakenOut as taken:  # again, in order: the commands before
+                        alone.add(group[taken.index])  # it, then it alone, then the rest
+                        todo.extendleft(reversed(group))
                         continue
                     except STORE_OUTAGE:
                         raise
