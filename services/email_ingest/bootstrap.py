@@ -22,7 +22,6 @@ from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.smtp_server import start_smtp_server
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
-from services.email_ingest.adapters.topics import ensure_topics
 from services.email_ingest.application.authentication import (
     Authenticator,
     MtaVerdict,
@@ -30,6 +29,7 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.kafka_setup import ensure_topics, partitioned
 from services.mail_store import mail_store_for
 from services.operator_errors import MissingSetting
 from services.settings import Settings
@@ -143,7 +143,10 @@ async def run_email_ingest(
 ) -> AsyncIterator[EmailIngest]:
     if not settings.kafka_bootstrap:
         raise MissingSetting("email ingest", "HELPDESK_KAFKA_BOOTSTRAP")
-    await ensure_topics(settings.kafka_bootstrap, [settings.topic_events, settings.topic_commands])
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        partitioned(settings, settings.topic_events, settings.topic_commands),
+    )
     support = SupportAddress(settings.support_address)
     index = SqliteTicketIndex(index_path or Path(settings.data_dir) / INDEX_FILE)
     quarantine = quarantine_for(settings)

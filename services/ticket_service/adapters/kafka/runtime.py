@@ -25,6 +25,7 @@ from typing import Any
 from faststream.kafka import KafkaBroker
 
 from services.health_endpoint import Readiness, consumers_assigned
+from services.kafka_setup import ensure_topics, service_topics
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.broker import (
@@ -34,7 +35,6 @@ from services.ticket_service.adapters.kafka.broker import (
 )
 from services.ticket_service.adapters.kafka.intake import CommandIntake
 from services.ticket_service.adapters.kafka.relay import EventRelay
-from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 from services.ticket_service.application.tickets import TicketApplication
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,7 @@ async def run_ticket_workers(
     :class:`EventRelay` (``poll_interval``, ``page_size``, ``record_position``)."""
     if not settings.kafka_bootstrap:
         raise MissingSetting("the ticket workers", "HELPDESK_KAFKA_BOOTSTRAP")
-    await ensure_topics(
-        settings.kafka_bootstrap, service_topics(settings), partitions=settings.kafka_partitions
-    )
+    await ensure_topics(settings.kafka_bootstrap, service_topics(settings))
     event_relay = EventRelay(
         app, settings, name=relay_name or settings.relay_name, **(relay_options or {})
     )
