@@ -1,16 +1,22 @@
 """Wires the ticket service's dependencies from settings (one place, used by every entry
-point: HTTP server, Kafka intake, relay, CLI, tests and benchmarks)."""
+point: HTTP server, Kafka intake, relay, CLI, tests and benchmarks): the application on its
+store, and the HTTP app around it. Adapters never import this module."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import IntegrityError, InternalError, OperationalError
 
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.event_store import store_env
 from services.ticket_service.application.tickets import TicketApplication
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 SCHEMA_RACE_RETRIES = 5
 
@@ -48,3 +54,22 @@ def build_application(
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable")
+
+
+def create_app(
+    settings: Settings | None = None,
+    application: TicketApplication | Callable[[], TicketApplication] | None = None,
+) -> FastAPI:
+    """The HTTP APIs. ``application``: an existing application, a factory, or None (built
+    from ``settings`` on first use). (FastAPI is imported here, not at the top: the worker
+    and CLI processes that only build the application do not load it.)"""
+    from services.ticket_service.adapters.http.app import build_http_app
+
+    settings = settings or get_settings()
+    if isinstance(application, TicketApplication):
+        instance = application
+        factory: Callable[[], TicketApplication] = lambda: instance  # noqa: E731
+    else:
+        wired = settings
+        factory = application or (lambda: build_application(wired))
+    return build_http_app(settings, factory)
