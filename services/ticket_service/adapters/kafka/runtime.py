@@ -47,11 +47,6 @@ class TicketWorkers:
     intake: CommandIntake | None
     broker: KafkaBroker | None
 
-    async def wait_failed(self) -> None:
-        """Return (raising its error) when the relay task ends, which it only does on a bug."""
-        if self.relay_task is not None:
-            await self.relay_task
-
 
 @contextlib.asynccontextmanager
 async def run_ticket_workers(
