@@ -24,12 +24,11 @@ from services.kafka_setup import ensure_topics, service_topics
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.event_records import event_record
 from services.ticket_service.adapters.kafka.relay import EventRelay
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.messagebus import Outcome, handle_command, handle_commands
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.fixtures.services import kafka_service
 

@@ -1,8 +1,10 @@
 """The one place every service creates its Kafka topics and its producers.
 
 Topics: :func:`service_topics` / :func:`partitioned` name each topic with its partition
-count, taken from the settings (``HELPDESK_KAFKA_PARTITIONS``: one source of truth, so the
-service that happens to create a topic first cannot give it another partitioning);
+count, taken from the settings (``HELPDESK_KAFKA_PARTITIONS``,
+``HELPDESK_KAFKA_DEAD_LETTER_PARTITIONS``: one source of truth, so the service that happens
+to create a topic first cannot give it another partitioning; compose's ``kafka-init`` reads
+the same variables);
 :func:`ensure_topics` creates the missing ones (Tansu and locked-down Kafka clusters do not
 auto-create them).
 
@@ -40,16 +42,19 @@ REFUSED_OVERRIDES = {
 }
 
 
-def partitioned(settings: Settings, *topics: str) -> dict[str, int]:
-    """``topics`` with the partition count the services create them with."""
-    return dict.fromkeys(topics, settings.kafka_partitions)
-
-
 def service_topics(settings: Settings) -> dict[str, int]:
     """Every topic of the system (events, commands, dead letters) with its partitions."""
-    return partitioned(
-        settings, settings.topic_events, settings.topic_commands, settings.topic_dead_letter
-    )
+    return {
+        settings.topic_events: settings.kafka_partitions,
+        settings.topic_commands: settings.kafka_partitions,
+        settings.topic_dead_letter: settings.kafka_dead_letter_partitions,
+    }
+
+
+def partitioned(settings: Settings, *topics: str) -> dict[str, int]:
+    """``topics`` (some of :func:`service_topics`) with their partitions."""
+    every = service_topics(settings)
+    return {topic: every[topic] for topic in topics}
 
 
 async def ensure_topics(
@@ -101,8 +106,7 @@ async def _warn_about_other_partitions(
         name, count = described["topic"], len(described["partitions"])
         if count != topics[name]:
             log.warning(
-                "topic %s has %d partitions, the settings say %d (HELPDESK_KAFKA_PARTITIONS);"
-                " left as it is",
+                "topic %s has %d partitions, the settings say %d; left as it is",
                 name,
                 count,
                 topics[name],

@@ -18,8 +18,9 @@ def test_every_topic_takes_its_partitions_from_the_settings() -> None:
     assert service_topics(settings) == {
         "helpdesk.ticket-events": 6,
         "helpdesk.ticket-commands": 6,
-        "helpdesk.dead-letter": 6,
+        "helpdesk.dead-letter": 1,
     }
+    assert service_topics(Settings(kafka_dead_letter_partitions=2))["helpdesk.dead-letter"] == 2
     assert partitioned(settings, settings.topic_commands) == {"helpdesk.ticket-commands": 6}
 
 
