@@ -134,6 +134,18 @@ def producer_config(settings: Settings, **overrides: Any) -> dict[str, Any]:
     return config
 
 
+PRODUCER_ONLY = ("acks", "enable_idempotence", "compression_type", "linger_ms", "max_batch_size")
+"""The options of :func:`producer_config` that concern only the producer: a FastStream
+broker takes them for the producer it publishes with (its connection options, the request
+timeout included, are its consumers' too, so they are left to it)."""
+
+
+def broker_producer_options(settings: Settings) -> dict[str, Any]:
+    """The shared producer options, for a FastStream ``KafkaBroker(...)``."""
+    config = producer_config(settings)
+    return {name: config[name] for name in PRODUCER_ONLY}
+
+
 def make_producer(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
     """An (unstarted) producer with :func:`producer_config`. Create it inside the running
     event loop, as aiokafka requires."""

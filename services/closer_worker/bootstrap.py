@@ -21,6 +21,7 @@ from services.closer_worker.adapters.redis_timer_store import RedisTimerStore
 from services.closer_worker.config import CloserConfig
 from services.closer_worker.worker import CloserWorker
 from services.health_endpoint import Readiness, consumers_assigned
+from services.kafka_setup import broker_producer_options
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -43,6 +44,8 @@ def build_worker(settings: Settings, config: CloserConfig | None = None) -> Clos
     config = config or CloserConfig()
     broker = KafkaBroker(
         bootstrap,
+        client_id="helpdesk-closer-consumer",
+        **broker_producer_options(settings),
         logger=logging.getLogger("helpdesk.closer.kafka"),  # JSON, like every log line
         log_level=logging.DEBUG,
     )

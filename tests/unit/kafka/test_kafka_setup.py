@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from services.closer_worker.bootstrap import build_worker
-from services.kafka_setup import partitioned, producer_config, service_topics
+from services.kafka_setup import (
+    broker_producer_options,
+    partitioned,
+    producer_config,
+    service_topics,
+)
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.broker import build_ticket_broker
 from services.ticket_service.bootstrap import build_application
@@ -66,3 +71,11 @@ async def test_running_brokers_declare_publishers_only_for_what_they_send(
     worker = build_worker(settings)
     assert list(worker.broker.publishers) == []
     await worker.store.close()
+
+
+def test_faststream_brokers_publish_with_the_same_producer_options() -> None:
+    settings = Settings(kafka_idempotence=True)
+    options = broker_producer_options(settings)
+    assert options["acks"] == "all"
+    assert options["enable_idempotence"] is True
+    assert "request_timeout_ms" not in options  # a broker's consumers share that one

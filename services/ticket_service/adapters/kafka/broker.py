@@ -17,6 +17,7 @@ from faststream.middlewares import AckPolicy
 
 from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
+from services.kafka_setup import broker_producer_options
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.kafka.command_records import dead_letter_headers
@@ -41,11 +42,12 @@ DEAD_LETTER_DESCRIPTION = (
 
 
 def build_broker(settings: Settings, **options: Any) -> KafkaBroker:
+    """Its producer (the dead letters) is configured as every other one
+    (:func:`services.kafka_setup.broker_producer_options`)."""
     return KafkaBroker(
         settings.kafka_bootstrap or "localhost:9092",
-        acks="all",
-        enable_idempotence=settings.kafka_idempotence,
         client_id="helpdesk-ticket-service",
+        **broker_producer_options(settings),
         **options,
     )
 
