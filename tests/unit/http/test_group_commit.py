@@ -22,7 +22,6 @@ from prometheus_client import REGISTRY
 from contracts import commands as cmd
 from contracts.common import Actor, Channel, Role, TicketChanges, TicketFields
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.adapters.http.idempotency import fingerprint
 from services.ticket_service.application.context import RequestContext
@@ -34,6 +33,7 @@ from services.ticket_service.application.messagebus import (
     Submission,
 )
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import create_app
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 from tests.unit.http.api_client import EMAILS, SECRET

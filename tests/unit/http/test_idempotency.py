@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 from contracts.common import Actor, Role, TicketFields
 from services.settings import Settings
 from services.ticket_service.adapters.http import idempotency
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.handlers import follow_up_key
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import create_app
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import receipt_id_for
 from services.ticket_service.domain.ticket import Ticket

@@ -22,8 +22,8 @@ from services.email_ingest.application.ingest import IngestService, Kind
 from services.email_ingest.domain.addresses import SupportAddress
 from services.mail_store import FileMailStore, mail_store_for
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.application.messagebus import handle_command
+from services.ticket_service.bootstrap import create_app
 from tests.unit.email.fakes import SUPPORT, RecordingPublisher, add_ticket, mail
 from tests.unit.http.api_client import OTHER, REQUESTER, SECRET, Api
 

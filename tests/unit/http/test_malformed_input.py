@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from services.settings import Settings
 from services.ticket_service.adapters.http import json_body
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.numerals import ascii_number
+from services.ticket_service.bootstrap import create_app
 from tests.unit.http.api_client import SECRET, Api
 from tests.unit.http.route_callers import allowed_role, filled_path
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 
 PRIMARY = "primary-secret-primary-secret-primary-secret-0123"
 ROTATED = "rotated-secret-rotated-secret-rotated-secret-4567"
