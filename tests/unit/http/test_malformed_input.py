@@ -1,6 +1,5 @@
 """No 500 from input: numbers in request text are ASCII digits, bodies are JSON of a sane
-depth, and what is not is a 4xx problem document — on every route that reads it, through
-FastAPI and through the fast lane alike."""
+depth, and what is not is a 4xx problem document — on every route that reads it."""
 
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ LATIN_1 = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_
 
 @pytest.fixture(scope="module")
 def apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The app with and without the fast lane, with one ticket of each kind the routes
+    """The app, with one ticket of each kind the routes
     need: #1 active, #2 closed (requester ann@example.com)."""
     data_dir: Path = tmp_path_factory.mktemp("malformed")
     settings_ = Settings(data_dir=data_dir, jwt_secret=SECRET)

@@ -108,8 +108,7 @@ class Authorize(HTTPBearer):
 
 def authorized_claims(authorization: str | None, tokens: TokenPolicy, operation: str) -> Claims:
     """The caller's claims from the ``Authorization`` header, if the role table lets the
-    caller call ``operation``; else the 401/403 problem (used by :class:`Authorize` and
-    by the fast lane)."""
+    caller call ``operation``; else the 401/403 problem (:class:`Authorize`)."""
     scheme, token = get_authorization_scheme_param(authorization)
     if scheme.lower() != "bearer" or not token:
         raise ProblemError(401, "not_authenticated", "A Bearer token is required.")
