@@ -248,17 +248,15 @@ class MessageBus:
         op = self._operation(submission)
 
         def run(uow: UnitOfWork) -> Outcome:
-            before = [(key, aggregate, aggregate.version) for key, aggregate in uow.staged.items()]
+            uow.step = index
             try:
                 outcome = op(uow)
             except STORE_OUTAGE:
                 raise
             except Exception:
                 raise _TakenOut(index) from None
-            staged = uow.staged
-            for key, aggregate, version in before:
-                if staged[key] is not aggregate or aggregate.version != version:
-                    raise _TakenOut(index)
+            if uow.shared:  # handlers stage whatever they change
+                raise _TakenOut(index)
             return outcome
 
         return run
