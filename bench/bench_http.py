@@ -27,10 +27,12 @@ CONCURRENCY = 16
 PAIRS = 1500
 """Each pair is one POST /api/v1/tickets and one PATCH /api/v1/tickets/{n}."""
 WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "1"))
+SCALE_OUT = 2
+"""Processes of the scale-out figure (``--workers``), measured in the same run."""
 SECRET = "bench-secret-bench-secret-bench-secret!"
 
 
-def _server(data_dir: Path) -> LocalProcess:
+def _server(data_dir: Path, workers: int = WORKERS) -> LocalProcess:
     def argv(port: int) -> list[str]:
         return [
             "env",
@@ -44,7 +46,7 @@ def _server(data_dir: Path) -> LocalProcess:
             "-m",
             "services.ticket_service.entrypoints.http",
             "--workers",
-            str(WORKERS),
+            str(workers),
         ]
 
     def ready(address: str) -> None:
@@ -160,6 +162,8 @@ def run() -> list[Row]:
             rate, latencies = asyncio.run(_load(server.address))
             server_cpu_ms = (_cpu_seconds(process) - cpu_before) * 1000 / len(latencies)
             groups_after = _group_counters(server.address)
+        with _server(root / "http-scaled", SCALE_OUT) as server:
+            scaled_rate, _ = asyncio.run(_load(server.address))
         after = bare_commands_per_second(str(root / "baseline-2.sqlite3"), PAIRS * 2)
         baseline = (before + after) / 2
     transactions = groups_after[0] - groups_before[0]
@@ -180,6 +184,16 @@ def run() -> list[Row]:
             baseline,
             ">= 0.5x baseline",
             note,
+        ),
+        Row(
+            "http",
+            f"HTTP create+update commands/s, --workers {SCALE_OUT}",
+            scaled_rate,
+            "commands/s",
+            "bare eventsourcing, 1 save/command",
+            baseline,
+            note=f"the same load against {SCALE_OUT} uvicorn worker processes on one SQLite "
+            "file (each with its own group commit); load generator on the same 2 cores",
         ),
         Row("http", "HTTP request latency p50", q[49] * 1000, "ms", note=note),
         Row("http", "HTTP request latency p99", q[98] * 1000, "ms", note=note),

@@ -101,9 +101,11 @@ class GroupCommitter:
                 group.append(nxt)
             try:
                 outcomes = self.bus.handle_batch(
-                    [w.submission for w in group], on_commit=self.on_commit
+                    [w.submission for w in group],
+                    on_commit=self.on_commit,
+                    outage_as_outcome=True,  # what was stored is answered as stored
                 )
-            except BaseException as error:  # a store outage: every caller hears of it
+            except BaseException as error:  # a bug here must not leave requests waiting
                 _resolve(group, error)
             else:
                 _resolve(group, outcomes)

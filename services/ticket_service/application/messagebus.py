@@ -129,13 +129,12 @@ class Submission:
 
     @property
     def target(self) -> UUID | None:
+        """The ticket the command names, if any."""
         command = self.command
         if command.ticket_id is not None:
             return command.ticket_id
         if command.ticket_number is not None:
             return ticket_id_for(command.ticket_number)
-        if isinstance(command, cmd.ChangeAutoClosePolicy):
-            return POLICY_ID
         return None
 
 
@@ -187,11 +186,33 @@ class MessageBus:
         submissions: Sequence[Submission],
         *,
         on_commit: Callable[[int], None] | None = None,
+        outage_as_outcome: bool = False,
     ) -> list[Outcome]:
         """One outcome per submission, in order. ``on_commit`` is told the number of
-        commands of each transaction. Raises only a store outage."""
+        commands of each transaction. A store outage is raised (the Kafka intake rewinds the
+        batch: what was stored is deduplicated when it comes again); with
+        ``outage_as_outcome`` (concurrent HTTP requests), the commands stored before it keep
+        their outcomes and each of the others fails with it."""
         outcomes: list[Outcome | None] = [None] * len(submissions)
         todo = deque(range(len(submissions)))
+        try:
+            self._run(submissions, todo, outcomes, on_commit)
+        except STORE_OUTAGE as outage:
+            if not outage_as_outcome:
+                raise
+            for i, outcome in enumerate(outcomes):
+                if outcome is None:
+                    outcomes[i] = Outcome(ok=False, failure=outage)
+        assert all(o is not None for o in outcomes)
+        return outcomes  # type: ignore[return-value]
+
+    def _run(
+        self,
+        submissions: Sequence[Submission],
+        todo: deque[int],
+        outcomes: list[Outcome | None],
+        on_commit: Callable[[int], None] | None,
+    ) -> None:
         alone: set[int] = set()
         """Commands taken out of a group: each runs alone, in its place."""
         with collector_paused():
@@ -219,8 +240,6 @@ class MessageBus:
                         continue
                 for g in group:
                     outcomes[g] = self._alone(submissions[g], on_commit)
-        assert all(o is not None for o in outcomes)
-        return outcomes  # type: ignore[return-value]
 
     def _next_group(
         self, todo: deque[int], submissions: Sequence[Submission], alone: set[int]
@@ -281,11 +300,11 @@ class MessageBus:
                 if isinstance(keying, FromTopic):
                     uow.stage(_rejected(submission, error))
                 return Outcome(ok=False, ticket_id=submission.target, error=error)
-            key = effect.key or submission.key
-            if key is not None and effect.ticket is not None:
-                if uow.staged_receipt(key) is not None:
-                    raise uow.duplicate(key)
-                uow.stage(_accepted(uow, key, effect, submission))
+            if effect.ticket is not None:
+                for key in _receipt_keys(submission, effect):
+                    if uow.staged_receipt(key) is not None:
+                        raise uow.duplicate(key)
+                    uow.stage(_accepted(uow, key, effect, submission))
             return _outcome(effect)
 
         return op
@@ -395,6 +414,8 @@ def _marks(submission: Submission) -> set[object]:
     marks: set[object] = set()
     if (target := submission.target) is not None:
         marks.add(target)
+    if isinstance(submission.command, cmd.ChangeAutoClosePolicy):
+        marks.add(POLICY_ID)
     if (key := submission.key) is not None:
         marks.add(key)
     data = submission.command.data  # type: ignore[attr-defined]
@@ -403,6 +424,20 @@ def _marks(submission: Submission) -> set[object]:
     elif isinstance(data, cmd.FollowUpRequestedData):
         marks.add(("source", data.message_id))
     return marks
+
+
+def _receipt_keys(submission: Submission, effect: Effect) -> tuple[str, ...]:
+    """The receipts an accepted command is stored with. A request: its idempotency key if
+    it has one, else the effect's own key (a follow-up's source key), else none. A topic
+    command: its command id, as every topic command (a redelivery must find it, whatever
+    the command did the first time), and the effect's own key when it has one (a second
+    command naming the same source key finds the first follow-up)."""
+    keying = submission.keying
+    if isinstance(keying, FromRequest):
+        key = keying.key or effect.key
+        return (key,) if key else ()
+    command_key = f"command:{submission.command.command_id}"
+    return (command_key, effect.key) if effect.key else (command_key,)
 
 
 def _outcome(effect: Effect) -> Outcome:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
+import pytest
+from eventsourcing.persistence import OperationalError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,7 +70,7 @@ def test_every_contract_command_has_one_handler() -> None:
 def test_a_mail_makes_one_follow_up_whichever_command_carries_it() -> None:
     """A reply that met a close (``AddComment`` with ``follow_up_if_closed``), the follow-up
     email ingest sends for a closed ticket (``CreateFollowUp``), and the earlier wire form
-    (``FollowUpRequested``), all for one Message-ID: one follow-up, under one receipt."""
+    (``FollowUpRequested``), all for one Message-ID: one follow-up, one receipt for it."""
     app = TicketApplication()
     source = closed_ticket(app)
     message_id = "<reply-1@mail.example.com>"
@@ -95,7 +97,11 @@ def test_a_mail_makes_one_follow_up_whichever_command_carries_it() -> None:
         assert again.ok and again.duplicate and again.ticket_number == first.ticket_number
     receipt = app.receipt(follow_up_key(source, message_id))
     assert receipt is not None and receipt.ticket_number == first.ticket_number
-    assert app.receipt(f"command:{raced.command_id}") is None  # one receipt per effect
+    # the follow-up is recorded once, under its source key; each topic command also has
+    # its command id recorded (the first one's, in the same transaction): the others
+    # found the follow-up's receipt and stored nothing
+    assert app.receipt(f"command:{raced.command_id}") is not None
+    assert app.receipt(f"command:{direct.command_id}") is None
     follow_up = app.get_ticket(source + 1)
     assert follow_up.follow_up_of == {"number": source, "id": str(app.get_ticket(source).id)}
     assert follow_up.requester == REQUESTER
@@ -204,3 +210,110 @@ def _exists(app: TicketApplication, number: int) -> bool:
     except errors.TicketNotFound:
         return False
     return True
+
+
+def test_a_command_id_has_one_effect_even_when_its_ticket_closed_in_between() -> None:
+    """A mail first applied as a comment (or refused), delivered again after its ticket
+    closed, is a replay: no follow-up (its command id is recorded, whatever it did)."""
+    app = TicketApplication()
+    number = handle_command(app, create()).ticket_number
+    assert number is not None
+    mail_id = uuid4()
+    reply = cmd.AddComment(
+        command_id=mail_id,
+        issued_at=datetime.now(UTC),
+        actor=MAILER,
+        ticket_number=number,
+        data={"body": "Hi", "channel": "email", "follow_up_if_closed": True, "source_key": "<a@x>"},
+    )
+    assert handle_command(app, reply).ok
+    refused = cmd.CreateFollowUp(**head(number=number), data={"body": "too early"})
+    assert handle_command(app, refused).error is not None  # not closed yet
+    assert handle_command(app, update(number, status="solved")).ok
+    assert handle_command(
+        app, cmd.CloseTicket(**head(number=number), data={"closed_by": "integration"})
+    ).ok
+    again = handle_command(app, reply)
+    assert again.duplicate and again.ticket_number == number
+    as_follow_up = cmd.CreateFollowUp(
+        command_id=mail_id,
+        issued_at=datetime.now(UTC),
+        actor=MAILER,
+        ticket_number=number,
+        data={"body": "Hi", "channel": "email", "source_key": "<a@x>"},
+    )
+    assert handle_command(app, as_follow_up).duplicate
+    late = handle_command(app, refused)
+    assert late.duplicate and not late.ok  # still the refusal it was
+    assert not _exists(app, number + 1)
+
+
+def test_an_idempotency_key_outranks_a_source_key() -> None:
+    app = TicketApplication()
+    number = closed_ticket(app)
+    ctx = RequestContext(actor=INTEGRATION)
+    first = app.create_follow_up(
+        number,
+        ctx,
+        body="x",
+        channel="agent",
+        source_key="sk",
+        idempotency_key="K",
+        fingerprint="f1",
+    )
+    with pytest.raises(errors.IdempotencyKeyReused):
+        app.create_follow_up(
+            number,
+            ctx,
+            body="y",
+            channel="agent",
+            source_key="sk",
+            idempotency_key="K",
+            fingerprint="f2",
+        )
+    again = app.create_follow_up(
+        number,
+        ctx,
+        body="x",
+        channel="agent",
+        source_key="sk",
+        idempotency_key="K",
+        fingerprint="f1",
+    )
+    assert again.id == first.id and app.receipt("K") is not None
+
+
+def test_a_store_outage_in_a_group_spares_what_was_stored_before_it() -> None:
+    """Concurrent requests handed over together: those stored before the outage keep their
+    outcome; only the others fail with it (the intake, which rewinds, gets it raised)."""
+    app = TicketApplication()
+    number = closed_ticket(app) + 1
+    assert handle_command(app, create()).ticket_number == number
+    ctx = RequestContext(actor=INTEGRATION)
+    saves = 0
+    save = app.save
+
+    def failing_second_save(*aggregates: Any, **kwargs: Any) -> Any:
+        nonlocal saves
+        saves += 1
+        if saves == 2:
+            raise OperationalError("connection lost")
+        return save(*aggregates, **kwargs)
+
+    app.save = failing_second_save  # type: ignore[method-assign]
+    made, high, low = app.bus.handle_batch(
+        [
+            Submission(create("third"), ctx),
+            Submission(update(number, priority="high"), ctx),  # same ticket as the next:
+            Submission(update(number, priority="low"), ctx),  # two transactions
+        ],
+        outage_as_outcome=True,
+    )
+    app.save = save  # type: ignore[method-assign]
+    assert made.ok and high.ok and made.ticket_number == number + 1
+    assert isinstance(low.failure, OperationalError)
+    assert app.get_ticket(number).priority == "high"
+    with pytest.raises(OperationalError):
+        saves = 1
+        app.save = failing_second_save  # type: ignore[method-assign]
+        app.bus.handle_batch([Submission(update(number, priority="urgent"), ctx)])

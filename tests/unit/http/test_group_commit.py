@@ -55,14 +55,12 @@ class GatedBus:
     def handle(self, submission: Submission) -> Outcome:
         return self.bus.handle(submission)
 
-    def handle_batch(
-        self, submissions: Sequence[Submission], *, on_commit: Callable[[int], None] | None = None
-    ) -> list[Outcome]:
+    def handle_batch(self, submissions: Sequence[Submission], **options: Any) -> list[Outcome]:
         gate = self.gate
         if gate is not None and submissions[0].command.ticket_number == GATE_NUMBER:
             self.gate = None
             gate.wait()
-        return self.bus.handle_batch(submissions, on_commit=on_commit)
+        return self.bus.handle_batch(submissions, **options)
 
 
 class Gate:
