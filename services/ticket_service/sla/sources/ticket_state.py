@@ -1,0 +1,127 @@
+"""The SLA fact of one stored ticket event, read by name from its decoded state.
+
+The state is decoded as the application's mapper decodes it in ``Mapper.to_domain_event``:
+the mapper's own cipher and compressor when configured, then its own transcoder (with the
+transcodings the application registered). Nothing here knows how the transcoder lays the
+state out as bytes. The fields are then read by name — the keyword arguments of the
+``Ticket`` aggregate's ``@event`` methods, which are also what replaying a stored event
+relies on (``Ticket.Created``: ``number``, ``fields``, ``follow_up_of``, ``at``;
+``StatusChanged``: ``to_status``; ``Commented``: ``public``, ``actor``; ``Updated``:
+``changes``; ``Closed``: ``at``).
+
+Only what the public envelope mapping would give is read (``fact_from_envelope`` is the
+definition; the property tests check the two agree). Event classes that would need
+upcasting (``class_version`` above 1) and ticket events this module does not know are
+left to that mapping (:attr:`StateReader.readers` has no entry for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import Mapper
+from eventsourcing.utils import get_topic
+
+from contracts.common import INTERNAL_ROLES
+from services.ticket_service.domain.ticket import Ticket
+from services.ticket_service.sla.calendar import to_micros
+from services.ticket_service.sla.facts import Fact, Kind
+
+TICKET_EVENT_PREFIX = get_topic(Ticket) + "."
+"""Every ticket event's topic starts so (``module:Ticket.``)."""
+
+Decode = Callable[[bytes], dict[str, Any]]
+ReadFact = Callable[[Any, int, bytes], Fact | None]
+"""(originator id as stored, version, stored state) → the fact, or None."""
+
+_INTERNAL = frozenset(role.value for role in INTERNAL_ROLES)
+_new = tuple.__new__
+"""Builds a Fact from all its fields without NamedTuple's Python-level constructor (the
+readers run once per event of the history)."""
+
+
+def state_decoder(mapper: Mapper[Any]) -> Decode:
+    """Stored state → the event's state dict, through the mapper's own objects."""
+    transcoder, cipher, compressor = mapper.transcoder, mapper.cipher, mapper.compressor
+    decode: Decode = transcoder.decode
+    if cipher is None and compressor is None:
+        return decode
+
+    def decrypted(state: bytes) -> dict[str, Any]:
+        if cipher is not None:
+            state = cipher.decrypt(state)
+        if compressor is not None:
+            state = compressor.decompress(state)
+        return decode(state)
+
+    return decrypted
+
+
+class StateReader:
+    """``readers[topic](oid, version, state)``: the fact of one stored ticket event. ``oid``
+    stays as the store gives it (a string on SQLite): it only keys the ticket's clocks."""
+
+    def __init__(self, mapper: Mapper[Any]) -> None:
+        decode = state_decoder(mapper)
+        created, status, reply, closed = Kind.CREATED, Kind.STATUS, Kind.REPLY, Kind.CLOSED
+        internal = _INTERNAL
+
+        def at_of(d: dict[str, Any]) -> int:
+            """The envelope's ``occurred_at``: the event's ``at``, else its timestamp."""
+            return to_micros(d.get("at") or d["timestamp"])
+
+        def on_created(oid: Any, version: int, state: bytes) -> Fact | None:
+            d = decode(state)
+            fields, origin = d["fields"], d.get("follow_up_of")
+            return _new(
+                Fact,
+                (
+                    oid,
+                    version,
+                    created,
+                    at_of(d),
+                    str(fields["status"]),
+                    str(fields.get("priority") or "normal"),
+                    int(d["number"]),
+                    int(origin["number"]) if origin else None,
+                ),
+            )
+
+        def on_status(oid: Any, version: int, state: bytes) -> Fact | None:
+            d = decode(state)
+            return _new(
+                Fact, (oid, version, status, at_of(d), str(d["to_status"]), None, None, None)
+            )
+
+        def on_commented(oid: Any, version: int, state: bytes) -> Fact | None:
+            d = decode(state)
+            if d["public"] is not True or d["actor"]["role"] not in internal:
+                return None
+            return _new(Fact, (oid, version, reply, at_of(d), None, None, None, None))
+
+        def on_updated(oid: Any, version: int, state: bytes) -> Fact | None:
+            d = decode(state)
+            priority = (d["changes"] or {}).get("priority")
+            if priority is None:
+                return None
+            return Fact(oid, version, Kind.PRIORITY, at_of(d), priority=str(priority))
+
+        def on_closed(oid: Any, version: int, state: bytes) -> Fact | None:
+            d = decode(state)
+            return _new(Fact, (oid, version, closed, at_of(d), None, None, None, None))
+
+        by_class: dict[type[Any], ReadFact] = {
+            Ticket.Created: on_created,
+            Ticket.StatusChanged: on_status,  # type: ignore[attr-defined]
+            Ticket.Commented: on_commented,  # type: ignore[attr-defined]
+            Ticket.Updated: on_updated,  # type: ignore[attr-defined]
+            Ticket.Closed: on_closed,  # type: ignore[attr-defined]
+        }
+        self.readers: dict[str, ReadFact] = {
+            get_topic(cls): read
+            for cls, read in by_class.items()
+            if getattr(cls, "class_version", 1) == 1
+        }
+        """Topics this reader reads; other ticket events go through the envelope mapping,
+        and events of other aggregates give no fact."""
