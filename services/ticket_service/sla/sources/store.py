@@ -79,17 +79,17 @@ def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
             for page in notification_pages(app, **read)
         )
     )
-    readers = StateReader(app.mapper).readers
-    reader_for = readers.get
+    reader_for = StateReader(app.mapper).readers.get  # chosen by topic, before decoding
     for rows in pages:
         for row in rows:
-            fact_of = reader_for(row[3])
+            _, oid, version, topic, state = row
+            fact_of = reader_for(topic)
             if fact_of is not None:
-                yield fact_of(row[1], row[2], row[4])
-            elif row[3].startswith(TICKET_EVENT_PREFIX):
+                yield fact_of(oid, version, state)
+            elif topic.startswith(TICKET_EVENT_PREFIX):
                 yield _by_reference(app, row)
             else:
-                yield None  # another aggregate's event: moves no SLA clock
+                yield None  # another aggregate's event (never decoded): moves no SLA clock
 
 
 def _by_reference(app: TicketApplication, row: Row) -> Fact | None:
