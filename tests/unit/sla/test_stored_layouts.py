@@ -17,15 +17,18 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from services.ticket_service.adapters.event_store import sqlite_env
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.domain.ticket import Ticket
 from services.ticket_service.sla.sources.store import (
     narrow_reader_applies,
     read_notifications,
     reference_facts,
 )
 from services.ticket_service.sla.sources.store import store_facts as read_store
+from services.ticket_service.sla.sources.ticket_state import StateReader
 from tests.unit.sla.history import (
     INTEGRATION,
     MONDAY,
@@ -154,3 +157,24 @@ def test_a_compressed_store_gives_the_envelope_facts(tmp_path: Path) -> None:
     assert same_ids(reference_facts(zipped)) == expected
     assert same_ids(read_store(zipped)) == expected
     assert narrow_reader_applies(zipped)  # so `sla audit` splits it over workers too
+
+
+def test_events_that_need_upcasting_go_through_the_envelope_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticket event class at ``class_version`` 2 is upcast by the mapper on the way in;
+    the state reader would see the stored (version 1) state, so it leaves the topic to the
+    envelope mapping, which upcasts."""
+    app = history(tmp_path)
+    expected = same_ids(reference_facts(app))
+
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["to_status"] = {"on_hold": "pending"}.get(state["to_status"], state["to_status"])
+
+    status_changed = Ticket.StatusChanged  # type: ignore[attr-defined]
+    monkeypatch.setattr(status_changed, "class_version", 2, raising=False)
+    monkeypatch.setattr(status_changed, "upcast_v1_v2", staticmethod(upcast_v1_v2), raising=False)
+    assert get_topic(status_changed) not in StateReader(app.mapper).readers
+    upcast = same_ids(read_store(app))
+    assert upcast == same_ids(reference_facts(app))
+    assert upcast != expected  # the upcast took effect: on_hold reads as pending
