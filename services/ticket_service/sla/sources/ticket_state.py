@@ -5,9 +5,12 @@ the mapper's own cipher and compressor when configured, then its own transcoder 
 transcodings the application registered). With eventsourcing's ``JSONTranscoder`` (the
 application's), the JSON document is parsed without the transcoder's per-object hook and
 only the values read are decoded, each by the transcoding the transcoder registered under
-its name (what the hook would do to them): the hook runs in Python for every object of
-every event, which costs the audit more than reading the events does. Any other
-transcoder decodes whole states. The fields are then read by name — the keyword arguments of the
+its name (what the hook would do to them). The document is parsed with ``orjson`` (the
+same JSON, read about three times faster than by the standard library's scanner, which the
+hook makes call into Python for every object of every event): decoding is most of what an
+audit costs. Any other transcoder decodes whole states itself.
+
+The fields are then read by name — the keyword arguments of the
 ``Ticket`` aggregate's ``@event`` methods, which are also what replaying a stored event
 relies on (``Ticket.Created``: ``number``, ``fields``, ``follow_up_of``, ``at``;
 ``StatusChanged``: ``to_status``; ``Commented``: ``public``, ``actor``; ``Updated``:
@@ -21,10 +24,10 @@ left to that mapping (:attr:`StateReader.readers` has no entry for them).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from eventsourcing.persistence import JSONTranscoder, Mapper
 from eventsourcing.utils import get_topic
 
@@ -61,7 +64,7 @@ def state_decoder(mapper: Mapper[Any]) -> tuple[Decode, Value]:
     decode: Decode = transcoder.decode
     value: Value = _as_is
     if type(transcoder) is JSONTranscoder:
-        decode, value = json.loads, _transcoded(transcoder)
+        decode, value = orjson.loads, _transcoded(transcoder)
     if cipher is None and compressor is None:
         return decode, value
     return _unwrapped(decode, cipher, compressor), value
