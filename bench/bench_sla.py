@@ -216,7 +216,7 @@ def _child(data_dir: str, what: str, stop: int) -> None:
 
 
 def _check_templates(data_dir: Path, sample: int = 10_000) -> None:
-    """The templated events decode like the application's own: the audit's fast reader and
+    """The templated events decode like the application's own: the audit's store reader and
     the envelope mapping agree on a sample."""
     from services.ticket_service.sla.sources.store import reference_facts, store_facts
 
@@ -321,7 +321,8 @@ def run() -> list[Row]:
             "the audit's own narrow row read",
             rows_rate,
             "",
-            "what parsing and clocks cost on top of reading: the audit reads SQLite rows "
+            "what decoding (the application's transcoder) and clocks cost on top of reading: "
+            "the audit reads SQLite rows "
             "without building Notification/UUID objects, which the bare read does",
         ),
         Row(

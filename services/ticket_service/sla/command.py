@@ -77,16 +77,12 @@ def audit_store(
     from services.ticket_service.adapters.event_store import require_existing_store
     from services.ticket_service.bootstrap import build_application
     from services.ticket_service.sla.parallel import ParallelStoreAudit, jobs_for
-    from services.ticket_service.sla.sources.store import (
-        fast_reader_applies,
-        narrow_reader_applies,
-        store_facts,
-    )
+    from services.ticket_service.sla.sources.store import narrow_reader_applies, store_facts
 
     require_existing_store(settings)
     app = build_application(settings)
     total = app.recorder.max_notification_id() or 0
-    splittable = narrow_reader_applies(app) and fast_reader_applies(app)
+    splittable = narrow_reader_applies(app)
     workers = jobs_for(total, jobs) if splittable else 1
     if workers > 1:
         app.close()

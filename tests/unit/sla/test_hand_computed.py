@@ -171,7 +171,7 @@ def test_follow_up_row_names_its_original(world: tuple[History, dict[str, int]])
     assert len(rows) == len(EXPECTED)
 
 
-def test_fast_store_reader_agrees_with_envelope_mapping(
+def test_store_reader_agrees_with_envelope_mapping(
     world: tuple[History, dict[str, int]],
 ) -> None:
     h, _ = world

@@ -1,6 +1,7 @@
 """Properties of the audit over random histories written through the real application:
 
-- the store's fast reader gives exactly the facts of the public envelopes;
+- the store reader (state decoded by the application's transcoder) gives exactly the facts
+  of the public envelopes;
 - the audit of the envelopes as Kafka would deliver them (JSON, spread over partitions,
   interleaved, with repeats) prints the same bytes as the audit of the store;
 - appending events after T never changes an ``--as-of T`` report;

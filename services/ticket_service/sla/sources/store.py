@@ -2,15 +2,15 @@
 
 Two readers give the same facts:
 
-* :func:`reference_facts` maps every stored event to its public envelope
-  (``to_envelope``) and reduces that: the definition.
-* :func:`store_facts` reads only what the figures need straight from the stored JSON (the
-  envelope path costs ~10x a bare read of the log). Only fields that no user-supplied
-  value can precede are read by pattern; where user-shaped values (custom fields,
-  attachments) could imitate a field the pattern is checked to be unique or in the
-  ticket's own place, and anything unexpected falls back to the reference mapping. On
-  SQLite and PostgreSQL it reads the rows a page at a time with its own narrow query (no
-  ``Notification``/``UUID`` objects per row), optionally only one partition of the
+* :func:`reference_facts` maps every stored event to its domain event and that to its
+  public envelope (``to_envelope``), and reduces the envelope: the definition.
+* :func:`store_facts` decodes each stored event's state with the application's own mapper
+  pipeline (its cipher and compressor when configured, then its transcoder — the same
+  objects ``Mapper.to_domain_event`` uses) and reads the few fields the figures need *by
+  name* from the decoded dict (see :mod:`services.ticket_service.sla.sources.ticket_state`);
+  it skips building domain-event and envelope objects, which cost ~10x a bare read of the
+  log. On SQLite and PostgreSQL it reads the rows a page at a time with its own narrow query
+  (no ``Notification``/``UUID`` objects per row), optionally only one partition of the
   tickets (:mod:`services.ticket_service.sla.parallel`); elsewhere through
   ``select_notifications``.
 
@@ -20,48 +20,23 @@ and comment bodies written to look like the store's own encoding.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
-from eventsourcing.persistence import JSONTranscoder, Notification
+from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import get_topic
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from contracts.common import INTERNAL_ROLES
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.domain.ticket import Ticket
-from services.ticket_service.sla.calendar import to_micros
-from services.ticket_service.sla.facts import Fact, Kind, fact_from_envelope
+from services.ticket_service.sla.facts import Fact, fact_from_envelope
+from services.ticket_service.sla.sources.ticket_state import TICKET_EVENT_PREFIX, StateReader
 
 PAGE = 1000
 Progress = Callable[[int], None]
 """Called with the number of notifications just read."""
-
-_CREATED = get_topic(Ticket.Created)
-_STATUS = get_topic(Ticket.StatusChanged)  # type: ignore[attr-defined]
-_COMMENTED = get_topic(Ticket.Commented)  # type: ignore[attr-defined]
-_UPDATED = get_topic(Ticket.Updated)  # type: ignore[attr-defined]
-_CLOSED = get_topic(Ticket.Closed)  # type: ignore[attr-defined]
-
-_AT = re.compile(rb'"at":\{"_type_":"datetime_iso","_data_":"([^"\\]+)"\}')
-_TO_STATUS = re.compile(rb'"to_status":"([a-z_]+)"')
-_PUBLIC = re.compile(rb'"public":(true|false)')
-_ROLE = re.compile(rb'"actor":\{"role":"([a-z_]+)"')
-_PUBLIC_ROLE = re.compile(rb'"public":(true|false),"actor":\{"role":"([a-z_]+)"')
-_NUMBER = re.compile(rb'"originator_topic":"[^"]*","number":(\d+),"fields":\{')
-_STATUS_FIELD = re.compile(rb'"status":"([a-z_]+)"')
-_PRIORITY = re.compile(rb'"priority":"([a-z]+)"')
-_FOLLOW_UP_OF = re.compile(rb'"follow_up_of":(?:null|\{"number":(\d+),)')
-_STATUS_K, _REPLY_K, _CLOSED_K = Kind.STATUS, Kind.REPLY, Kind.CLOSED
-_CREATED_K = Kind.CREATED
-_INTERNAL = frozenset(role.value.encode() for role in INTERNAL_ROLES)
 
 
 def notification_pages(
@@ -95,18 +70,7 @@ def _by_envelope(app: TicketApplication, notification: Notification) -> Fact | N
     return fact_from_envelope(envelope) if envelope is not None else None
 
 
-def fast_reader_applies(app: TicketApplication) -> bool:
-    """Stored events are plain JSON (no cipher, no compression)."""
-    mapper = app.mapper
-    return not (
-        mapper.cipher or mapper.compressor or not isinstance(mapper.transcoder, JSONTranscoder)
-    )
-
-
 def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
-    if not fast_reader_applies(app):
-        yield from reference_facts(app, **read)
-        return
     pages = (
         row_pages(app, **read)
         if narrow_reader_applies(app)
@@ -115,22 +79,25 @@ def store_facts(app: TicketApplication, **read: Any) -> Iterator[Fact | None]:
             for page in notification_pages(app, **read)
         )
     )
-    fast = _fast
+    reader_for = StateReader(app.mapper).readers.get  # chosen by topic, before decoding
     for rows in pages:
-        try:  # a page at a time: the common case costs no per-row exception handling
-            facts = [fast(oid, version, topic, state) for _, oid, version, topic, state in rows]
-        except _FALL_BACK:
-            facts = [_one(app, row) for row in rows]
-        yield from facts
+        for row in rows:
+            _, oid, version, topic, state = row
+            fact_of = reader_for(topic)
+            if fact_of is not None:
+                yield fact_of(oid, version, state)
+            elif topic.startswith(TICKET_EVENT_PREFIX):
+                yield _by_reference(app, row)
+            else:
+                yield None  # another aggregate's event (never decoded): moves no SLA clock
 
 
-def _one(app: TicketApplication, row: Row) -> Fact | None:
-    try:
-        return _fast(row[1], row[2], row[3], row[4])
-    except _FALL_BACK:
-        fact = _by_envelope(app, _notification(app, row))
-        # Keep the store's own id form, so the ticket's other facts match it.
-        return fact._replace(ticket_id=row[1]) if fact is not None else None
+def _by_reference(app: TicketApplication, row: Row) -> Fact | None:
+    """A ticket event the state reader does not know (or one that needs upcasting): mapped
+    through the envelope, keeping the store's own id form, so the ticket's other facts
+    match it."""
+    fact = _by_envelope(app, _notification(app, row))
+    return fact._replace(ticket_id=row[1]) if fact is not None else None
 
 
 Row = tuple[int, Any, int, str, bytes]
@@ -272,156 +239,3 @@ def _notification(app: TicketApplication, row: Row) -> Notification:
         topic=row[3],
         state=row[4],
     )
-
-
-class _Unexpected(Exception):
-    """The stored JSON is not shaped as expected: use the reference mapping."""
-
-
-_FALL_BACK = (_Unexpected, KeyError, TypeError, ValueError)
-"""Whatever the fast reader trips on is left to the reference mapping (which raises if
-the event is really unreadable)."""
-
-
-def _fast(oid: Any, version: int, topic: str, state: bytes) -> Fact | None:
-    """The fact of one stored event. ``oid`` stays as the store gives it (a string on
-    SQLite): it only keys the ticket's clock, and rows carry the ticket's number."""
-    if type(state) is not bytes:
-        state = bytes(state)
-    if topic == _STATUS:
-        to_status = _TO_STATUS.search(state)
-        if to_status is None:
-            raise _Unexpected
-        status = to_status.group(1).decode()
-        return _new(Fact, (oid, version, _STATUS_K, _first_at(state), status, None, None, None))
-    if topic == _COMMENTED:
-        both = _PUBLIC_ROLE.search(state)  # the usual layout, in one search
-        if both is not None:
-            public, role = both.group(1), both.group(2)
-        else:
-            public_m, role_m = _PUBLIC.search(state), _ROLE.search(state)
-            if public_m is None or role_m is None:
-                raise _Unexpected
-            public, role = public_m.group(1), role_m.group(1)
-        if public != b"true" or role not in _INTERNAL:
-            return None
-        return _new(Fact, (oid, version, _REPLY_K, _at(state), None, None, None, None))
-    if topic == _CLOSED:
-        return _new(Fact, (oid, version, _CLOSED_K, _first_at(state), None, None, None, None))
-    if topic == _UPDATED:
-        if b'"priority"' not in state:
-            return None
-        d = _loads(state)
-        changes = d.get("changes") or {}
-        if changes.get("priority") is None:
-            return None
-        return Fact(oid, version, Kind.PRIORITY, _at_of(d), priority=str(changes["priority"]))
-    if topic == _CREATED:
-        return _created(oid, version, state)
-    if topic.startswith("services.ticket_service.domain.ticket:"):
-        raise _Unexpected  # a ticket event this reader does not know: ask the reference
-    return None
-
-
-def _created(oid: Any, version: int, state: bytes) -> Fact:
-    """Creation events carry user-shaped values (custom fields) after the status and
-    priority and before ``at``: the patterns must find the fields where the ticket's own
-    keys are, or the whole JSON is parsed."""
-    number, status, priority = (
-        _NUMBER.search(state),
-        _STATUS_FIELD.search(state),
-        _PRIORITY.search(state),
-    )
-    user_values = state.find(b'"custom_fields":')
-    if number is None or status is None or priority is None or user_values < 0:
-        return _created_parsed(oid, version, state)
-    if max(status.end(), priority.end()) > user_values:
-        return _created_parsed(oid, version, state)
-    at = _AT.search(state)
-    if at is None or _AT.search(state, at.end()) is not None:
-        return _created_parsed(oid, version, state)
-    origin = _FOLLOW_UP_OF.search(state, at.end())
-    if origin is None:
-        return _created_parsed(oid, version, state)
-    return _new(
-        Fact,
-        (
-            oid,
-            version,
-            _CREATED_K,
-            to_micros(datetime.fromisoformat(at.group(1).decode())),
-            status.group(1).decode(),
-            priority.group(1).decode(),
-            int(number.group(1)),
-            int(origin.group(1)) if origin.group(1) else None,
-        ),
-    )
-
-
-def _created_parsed(oid: Any, version: int, state: bytes) -> Fact:
-    d = _loads(state)
-    fields, origin = d["fields"], d.get("follow_up_of")
-    return Fact(
-        oid,
-        version,
-        Kind.CREATED,
-        _at_of(d),
-        status=str(fields["status"]),
-        priority=str(fields.get("priority") or "normal"),
-        number=int(d["number"]),
-        follow_up_of=int(origin["number"]) if origin else None,
-    )
-
-
-_new = tuple.__new__
-"""Builds a Fact from all its fields without NamedTuple's Python-level constructor."""
-
-
-def _loads(state: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(state)
-    except ValueError:
-        raise _Unexpected from None
-    if not isinstance(value, dict):
-        raise _Unexpected
-    return value
-
-
-def _at(state: bytes) -> int:
-    """The event's ``at``: the only datetime of status, comment and close events, which
-    carry no user-shaped dict before it (strings cannot contain an unescaped quote)."""
-    value, end = _at_value(state)
-    if state.find(_AT_KEY, end) >= 0:
-        raise _Unexpected
-    return to_micros(datetime.fromisoformat(value.decode()))
-
-
-def _first_at(state: bytes) -> int:
-    """``at`` of a status change or close: these events hold no user-shaped dict at all
-    (only statuses, the actor's strings, ids and the solve), so the first match is it."""
-    return to_micros(datetime.fromisoformat(_at_value(state)[0].decode()))
-
-
-_AT_KEY = b'"at":{"_type_":"datetime_iso","_data_":"'
-_AT_SKIP = len(_AT_KEY)
-
-
-def _at_value(state: bytes) -> tuple[bytes, int]:
-    """The first ``at`` value and where it ends (what ``_AT`` matches, by plain search:
-    the value runs to the next quote and must close the object)."""
-    start = state.find(_AT_KEY)
-    if start < 0:
-        raise _Unexpected
-    start += _AT_SKIP
-    end = state.find(b'"', start)
-    value = state[start:end]
-    if end < 0 or state[end + 1 : end + 2] != b"}" or b"\\" in value:
-        raise _Unexpected
-    return value, end
-
-
-def _at_of(d: dict[str, Any]) -> int:
-    at = d.get("at")
-    if not isinstance(at, dict) or at.get("_type_") != "datetime_iso":
-        raise _Unexpected
-    return to_micros(datetime.fromisoformat(at["_data_"]))
