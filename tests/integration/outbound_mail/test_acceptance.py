@@ -88,7 +88,7 @@ async def test_solved_is_mailed(
     number = await new_mail_ticket(stack, "sol@example.com", subject="Slow laptop")
     stack.set_status(number, "solved")
     await settle(stack, relay, outbound)
-    ack, solved = relay.to("sol@example.com")
+    _ack, solved = relay.to("sol@example.com")
     assert solved.subject == f"[#{number}] Solved: Slow laptop"
     assert "reply to this message: the ticket opens again" in solved.text()
 
