@@ -158,5 +158,6 @@ async def run_outbound_mail(
         delivery_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await delivery_task
+        metrics.PENDING.set_function(lambda: 0)
         store.close()
         suppression.close()

@@ -10,14 +10,60 @@ Templates are ``<kind>.txt.j2`` and ``<kind>.html.j2`` (kinds: ``acknowledgement
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-from email.policy import SMTP
+import binascii
+import uuid
+from email.header import Header
 from email.utils import formatdate
 from pathlib import Path
 
 import jinja2
 
 from services.outbound_mail.domain.notifications import Notification
+
+LINE = 78
+"""Headers longer than this are folded (RFC 5322 recommends 78; 998 is the hard limit)."""
+
+
+def header_line(name: str, value: str) -> str:
+    """``Name: value`` on one logical line (no header injection from a subject), RFC 2047
+    encoded when not ASCII, folded when long."""
+    value = " ".join(value.splitlines())
+    if value.isascii() and len(name) + len(value) + 2 <= LINE:
+        return f"{name}: {value}"
+    encoded = Header(value, "utf-8" if not value.isascii() else "us-ascii", header_name=name)
+    return f"{name}: {encoded.encode(linesep=chr(13) + chr(10), maxlinelen=LINE)}"
+
+
+def quoted_printable(text: str) -> str:
+    """UTF-8, quoted-printable, CRLF line ends: readable raw, safe for 7-bit relays."""
+    body = "\n".join(text.splitlines()).encode()
+    return binascii.b2a_qp(body).decode("ascii").replace("\n", "\r\n")
+
+
+def mime_alternative(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
+    """multipart/alternative (text, then HTML). Written out directly: the email package's
+    header objects and generator cost more than the rest of a send together
+    (bench/bench_outbound_mail.py); tests parse the result with the email package."""
+    boundary = f"=_{uuid.uuid4().hex}"
+    lines = [header_line(name, value) for name, value in headers]
+    lines += [
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        f"--{boundary}",
+        'Content-Type: text/plain; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        quoted_printable(text),
+        f"--{boundary}",
+        'Content-Type: text/html; charset="utf-8"',
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        quoted_printable(html),
+        f"--{boundary}--",
+        "",
+    ]
+    return "\r\n".join(lines).encode("ascii")
 
 
 def _autoescape(name: str | None) -> bool:
@@ -35,6 +81,7 @@ class JinjaRenderer:
             autoescape=_autoescape,
             undefined=jinja2.StrictUndefined,
             keep_trailing_newline=True,
+            auto_reload=False,
         )
 
     def parts(self, notification: Notification) -> tuple[str, str]:
@@ -46,13 +93,11 @@ class JinjaRenderer:
 
     def render(self, notification: Notification, sender: str) -> bytes:
         text, html = self.parts(notification)
-        message = EmailMessage()
-        message["From"] = sender
-        message["To"] = notification.recipient
-        message["Subject"] = notification.subject
-        message["Date"] = formatdate(localtime=False)
-        for name, value in notification.headers.items():
-            message[name] = value
-        message.set_content(text)
-        message.add_alternative(html, subtype="html")
-        return message.as_bytes(policy=SMTP)
+        headers = [
+            ("From", sender),
+            ("To", notification.recipient),
+            ("Subject", notification.subject),
+            ("Date", formatdate(localtime=False)),
+            *notification.headers.items(),
+        ]
+        return mime_alternative(headers, text, html)

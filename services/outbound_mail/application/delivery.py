@@ -34,7 +34,8 @@ log = logging.getLogger("helpdesk.outbound_mail")
 class DeliveryPolicy:
     sender: str
     concurrency: int = 4
-    """Workers, each with its own transport (one SMTP connection each)."""
+    """Workers, each with its own transport (one SMTP connection each). A ticket's mails
+    all go through one worker (by ticket number), so they leave in the order planned."""
     retry_max_seconds: float = 30.0
     give_up_after: float = 86400.0
     idle_poll_seconds: float = 1.0
@@ -53,7 +54,7 @@ class Delivery:
     clock: Callable[[], float] = time.time
     sent: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _queue: asyncio.Queue[Intent] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    _queues: list[asyncio.Queue[Intent]] = field(default_factory=list)
     _busy: int = 0
 
     def wake(self) -> None:
@@ -62,13 +63,14 @@ class Delivery:
     @property
     def idle(self) -> bool:
         """Nothing queued or being sent (new intents may still be in the store)."""
-        return self._queue.empty() and self._busy == 0
+        return all(q.empty() for q in self._queues) and self._busy == 0
 
     async def run(self) -> None:
         """Dispatch until cancelled."""
+        self._queues = [asyncio.Queue(maxsize=64) for _ in range(max(1, self.policy.concurrency))]
         workers = [
-            asyncio.create_task(self._worker(n), name=f"outbound-mail-send-{n}")
-            for n in range(max(1, self.policy.concurrency))
+            asyncio.create_task(self._worker(queue), name=f"outbound-mail-send-{n}")
+            for n, queue in enumerate(self._queues)
         ]
         try:
             await self._dispatch()
@@ -89,23 +91,23 @@ class Delivery:
                 log.exception("reading the sent log failed; retrying")
                 page = []
             for intent in page:
-                await self._queue.put(intent)
+                await self._queues[intent.ticket_number % len(self._queues)].put(intent)
                 last = max(last, intent.seq)
             if len(page) < self.policy.page:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.policy.idle_poll_seconds)
 
-    async def _worker(self, n: int) -> None:
+    async def _worker(self, queue: asyncio.Queue[Intent]) -> None:
         transport = self.transports()
         try:
             while True:
-                intent = await self._queue.get()
+                intent = await queue.get()
                 self._busy += 1
                 try:
                     await self._deliver(transport, intent)
                 finally:
                     self._busy -= 1
-                    self._queue.task_done()
+                    queue.task_done()
         finally:
             await transport.close()
 

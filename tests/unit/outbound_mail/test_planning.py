@@ -136,3 +136,28 @@ def test_disabled_kinds_and_templates_from_the_override_directory(tmp_path: Path
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert text.strip() == "Got it: #7"
     assert "opened ticket <strong>#7</strong>" in html  # the shipped HTML part
+
+
+def test_non_ascii_subjects_long_headers_and_bodies_survive_the_mime_writer() -> None:
+    from services.outbound_mail.adapters.templates import mime_alternative
+
+    references = " ".join(f"<ticket-7.{n:032d}@example.com>" for n in range(10))
+    raw = mime_alternative(
+        [
+            ("Subject", "[#7] Drucker brennt \u2013 sofort Hilfe \u00fc\u00e4\u00f6\nBcc: x@y"),
+            ("References", references),
+        ],
+        "Zeile eins \u00fc\n" + "lang " * 40 + "\n.\nEnde",
+        "<p>\u00fc</p>",
+    )
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (
+        message["Subject"] == "[#7] Drucker brennt \u2013 sofort Hilfe \u00fc\u00e4\u00f6 Bcc: x@y"
+    )
+    assert message["Bcc"] is None
+    assert message["References"].split() == references.split()
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
+    assert text.splitlines() == ["Zeile eins \u00fc", ("lang " * 40), ".", "Ende"]
+    assert html.strip() == "<p>\u00fc</p>"
