@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     written to the outbox Maildir instead (``mail_outbox_dir``)."""
     smtp_starttls: bool = False
     """Upgrade the relay connection with STARTTLS (certificates verified)."""
+    smtp_tls_ca_file: Path | None = None
+    """CA bundle (PEM) the relay's certificate is verified against; unset: the system's."""
     smtp_username: str | None = None
     """With ``smtp_password``: AUTH on the relay."""
     smtp_password: str | None = None

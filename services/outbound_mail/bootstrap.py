@@ -60,6 +60,7 @@ def transport_factory(settings: Settings) -> Callable[[], Transport]:
         relay = RelaySettings.parse(
             settings.smtp_relay,
             starttls=settings.smtp_starttls,
+            ca_file=str(settings.smtp_tls_ca_file) if settings.smtp_tls_ca_file else None,
             username=settings.smtp_username or None,
             password=settings.smtp_password or None,
             timeout=settings.smtp_timeout_seconds,

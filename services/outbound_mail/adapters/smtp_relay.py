@@ -3,7 +3,8 @@ open between mails, optional STARTTLS and AUTH.
 
 Outcomes: the relay's 250 → the reply text; a 5xx (sender, recipient or data refused) →
 :class:`PermanentFailure` with the code and text; a 4xx, a refused or dropped connection
-or a timeout → :class:`TemporaryFailure` (the delivery loop retries with backoff).
+or a timeout, a refused AUTH (the credentials are wrong, not the mail) →
+:class:`TemporaryFailure` (the delivery loop retries with backoff).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class RelaySettings:
     host: str
     port: int
     starttls: bool = False
+    ca_file: str | None = None
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
@@ -52,6 +54,7 @@ class SmtpRelay:
             port=s.port,
             timeout=s.timeout,
             start_tls=s.starttls,
+            cert_bundle=s.ca_file,
             username=s.username,
             password=s.password,
         )
@@ -87,8 +90,9 @@ class SmtpRelay:
                 raise TemporaryFailure("recipient refused") from None
             raise _failure(refused.code, refused.message) from None
         except aiosmtplib.SMTPAuthenticationError as error:
+            # our credentials, not this mail: keep it pending until the operator fixes them
             await self.close()
-            raise _failure(error.code, f"authentication: {error.message}") from None
+            raise TemporaryFailure(f"authentication: {error.code} {error.message}") from None
         except aiosmtplib.SMTPResponseException as error:
             if not 500 <= error.code < 600:
                 await self.close()

@@ -165,3 +165,56 @@ async def test_without_a_relay_mail_goes_to_the_outbox_maildir(
     logged = runner.invoke(cli, ["mail", "log"])
     assert "sent" in logged.output and "ann@x.org" in logged.output
     get_settings.cache_clear()
+
+
+async def test_starttls_and_auth_on_the_relay(tmp_path: Path) -> None:
+    from tests.fixtures.smtp_relay import self_signed_tls
+
+    tls, ca = self_signed_tls(tmp_path)
+    relay = SmtpRelay(tls=tls, credentials=("helpdesk", "s3cret")).start()
+    try:
+        settings = settings_for(tmp_path, relay).model_copy(
+            update={
+                "smtp_starttls": True,
+                "smtp_tls_ca_file": ca,
+                "smtp_username": "helpdesk",
+                "smtp_password": "s3cret",
+            }
+        )
+        async with run_outbound_mail(settings, consume=False) as mail:
+            mail.planner.handle([created(1, "ann@x.org")])
+            await mail.until_idle()
+            assert statuses(mail) == {"ann@x.org": "sent"}
+        assert [r.recipient for r in relay.all()] == ["ann@x.org"]
+        assert relay.authenticated
+    finally:
+        relay.stop()
+
+
+async def test_a_refused_auth_keeps_the_mail_pending_until_the_credentials_work(
+    tmp_path: Path,
+) -> None:
+    from tests.fixtures.smtp_relay import self_signed_tls
+
+    tls, ca = self_signed_tls(tmp_path)
+    relay = SmtpRelay(tls=tls, credentials=("helpdesk", "right")).start()
+    try:
+        wrong = settings_for(tmp_path, relay).model_copy(
+            update={
+                "smtp_starttls": True,
+                "smtp_tls_ca_file": ca,
+                "smtp_username": "helpdesk",
+                "smtp_password": "wrong",
+            }
+        )
+        async with run_outbound_mail(wrong, consume=False) as mail:
+            mail.planner.handle([created(1, "ann@x.org")])
+            await until(lambda: mail.delivery.sent == 0 and not mail.delivery.idle, "an attempt")
+            assert statuses(mail) == {"ann@x.org": "pending"}
+        right = wrong.model_copy(update={"smtp_password": "right"})
+        async with run_outbound_mail(right, consume=False) as mail:
+            await mail.until_idle()
+            assert statuses(mail) == {"ann@x.org": "sent"}
+        assert [r.recipient for r in relay.all()] == ["ann@x.org"]
+    finally:
+        relay.stop()
