@@ -1,4 +1,4 @@
-"""``helpdesk mail run | outbox list|show | log``."""
+"""``helpdesk mail run | log | outbox list|show | suppression list|remove``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import typer
 mail_app = typer.Typer(help="Outbound mail: notifications to requesters and CCs.")
 outbox_app = typer.Typer(help="The Maildir notifications go to when no relay is set.")
 mail_app.add_typer(outbox_app, name="outbox")
+suppression_app = typer.Typer(
+    help="Addresses never mailed: they sent auto-submitted, bulk or list mail."
+)
+mail_app.add_typer(suppression_app, name="suppression")
 
 
 def register(app: typer.Typer) -> None:
@@ -72,3 +76,33 @@ def outbox_show(key: str = typer.Argument(..., help="A key from `list`, or a Mes
         typer.echo(f"no message {key} in {outbox.directory}", err=True)
         raise typer.Exit(1) from None
     sys.stdout.write(raw.decode(errors="replace"))
+
+
+@suppression_app.command("list")
+def suppression_list() -> None:
+    """One line per suppressed address: when, and the reason email ingest saw."""
+    from services.mail_suppression import suppression_for
+    from services.settings import get_settings
+
+    suppression = suppression_for(get_settings())
+    try:
+        for address, reason, at in suppression.entries():
+            typer.echo(f"{at}  {address:<40} {reason}")
+    finally:
+        suppression.close()
+
+
+@suppression_app.command("remove")
+def suppression_remove(
+    address: str = typer.Argument(..., help="The address to mail again"),
+) -> None:
+    """Take an address off the list: it gets notifications again."""
+    from services.mail_suppression import suppression_for
+    from services.settings import get_settings
+
+    suppression = suppression_for(get_settings())
+    try:
+        suppression.remove(address)
+    finally:
+        suppression.close()
+    typer.echo(f"{address.strip().lower()} removed")

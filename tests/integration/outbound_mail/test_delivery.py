@@ -164,6 +164,15 @@ async def test_without_a_relay_mail_goes_to_the_outbox_maildir(
     assert "opened ticket #3" in shown.output
     logged = runner.invoke(cli, ["mail", "log"])
     assert "sent" in logged.output and "ann@x.org" in logged.output
+    from services.mail_suppression import suppression_for
+
+    suppression = suppression_for(get_settings())
+    suppression.add("Robot@x.org", "auto_submitted:auto-replied")
+    suppression.close()
+    listed = runner.invoke(cli, ["mail", "suppression", "list"])
+    assert "robot@x.org" in listed.output and "auto_submitted:auto-replied" in listed.output
+    assert runner.invoke(cli, ["mail", "suppression", "remove", "robot@x.org"]).exit_code == 0
+    assert "robot@x.org" not in runner.invoke(cli, ["mail", "suppression", "list"]).output
     get_settings.cache_clear()
 
 
