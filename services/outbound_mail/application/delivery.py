@@ -119,7 +119,7 @@ class Delivery:
             try:
                 reply = await transport.send(self.policy.sender, intent.recipient, intent.raw)
             except PermanentFailure as error:
-                self._mark(self.store.mark_failed, intent, str(error))
+                await self._mark(self.store.mark_failed, intent, str(error))
                 self.count("failed")
                 log.warning(
                     "notification refused",
@@ -128,7 +128,7 @@ class Delivery:
                 return
             except TemporaryFailure as error:
                 if self.clock() - intent.created_at > self.policy.give_up_after:
-                    self._mark(self.store.mark_failed, intent, f"gave up: {error}")
+                    await self._mark(self.store.mark_failed, intent, f"gave up: {error}")
                     self.count("failed")
                     return
                 self.count("retried")
@@ -139,13 +139,13 @@ class Delivery:
                 )
                 await asyncio.sleep(delay)
                 continue
-            self._mark(self.store.mark_sent, intent, reply)
+            await self._mark(self.store.mark_sent, intent, reply)
             self.sent += 1
             self.count("sent")
             self.observe(time.monotonic() - started, self.clock() - intent.created_at)
             return
 
-    def _mark(self, mark: Callable[[Intent, str], None], intent: Intent, text: str) -> None:
+    async def _mark(self, mark: Callable[[Intent, str], None], intent: Intent, text: str) -> None:
         """Mark, retrying a store that is briefly locked: the mark is what keeps the mail
         from being sent again."""
         for attempt in range(1, 50):
@@ -154,5 +154,5 @@ class Delivery:
                 return
             except Exception:
                 log.exception("recording a send failed; retrying")
-                time.sleep(min(1.0, 0.05 * attempt))
+                await asyncio.sleep(min(1.0, 0.05 * attempt))
         mark(intent, text)

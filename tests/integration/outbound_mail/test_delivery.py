@@ -227,3 +227,21 @@ async def test_a_refused_auth_keeps_the_mail_pending_until_the_credentials_work(
         assert [r.recipient for r in relay.all()] == ["ann@x.org"]
     finally:
         relay.stop()
+
+
+async def test_a_mail_still_refused_with_4xx_after_the_give_up_time_is_failed(
+    tmp_path: Path, relay: SmtpRelay
+) -> None:
+    from datetime import timedelta
+
+    relay.script.temporary_failures = 10_000
+    settings = settings_for(tmp_path, relay).model_copy(
+        update={"smtp_give_up_after": timedelta(seconds=1)}
+    )
+    async with run_outbound_mail(settings, consume=False) as mail:
+        mail.planner.handle([created(1, "ann@x.org")])
+        await mail.until_idle()
+        (row,) = mail.store.entries()
+    assert row["status"] == "failed"
+    assert row["reason"].startswith("gave up: 451")
+    assert relay.all() == []
