@@ -55,6 +55,13 @@ async def until(probe: Callable[[], object], what: str) -> None:
         await asyncio.sleep(0.02)
 
 
+def failed_count() -> float:
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("helpdesk_mail_notifications_total", {"outcome": "failed"})
+    return value or 0.0
+
+
 def statuses(mail: OutboundMail) -> dict[str, str]:
     return {r["recipient"]: r["status"] for r in mail.store.entries()}
 
@@ -77,6 +84,7 @@ async def test_a_5xx_is_a_permanent_failure_with_its_reason(
     tmp_path: Path, relay: SmtpRelay
 ) -> None:
     relay.script.refuse["gone@x.org"] = "550 5.1.1 no such user"
+    failed_before = failed_count()
     async with run_outbound_mail(settings_for(tmp_path, relay), consume=False) as mail:
         mail.planner.handle([created(1, "gone@x.org", ["bob@x.org"])])
         await mail.until_idle()
@@ -85,6 +93,7 @@ async def test_a_5xx_is_a_permanent_failure_with_its_reason(
     assert rows["gone@x.org"]["reason"] == "550 5.1.1 no such user"
     assert rows["bob@x.org"]["status"] == "sent"
     assert [r.recipient for r in relay.all()] == ["bob@x.org"]
+    assert failed_count() == failed_before + 1
 
 
 async def test_4xx_answers_are_retried_until_the_relay_takes_the_mail(
