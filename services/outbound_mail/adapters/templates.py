@@ -4,8 +4,8 @@ Templates are ``<kind>.txt.j2`` and ``<kind>.html.j2`` (kinds: ``acknowledgement
 ``public_comment``, ``solved``, ``follow_up``), shipped in
 ``services/outbound_mail/templates``. A file of the same name in
 ``HELPDESK_MAIL_TEMPLATES_DIR`` replaces the shipped one (the rest keep theirs). Variables:
-``number``, ``subject``, ``kind``, and ``body`` (public comments), ``original_number``
-(follow-ups). The HTML part is autoescaped; the text part is not.
+``number``, ``subject``, ``kind``, and ``body`` (public comments), ``original_number`` and
+``by_requester`` (follow-ups: whether the requester's own reply made it). The HTML part is autoescaped; the text part is not.
 """
 
 from __future__ import annotations

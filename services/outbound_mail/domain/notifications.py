@@ -169,6 +169,7 @@ def plan(
         context["body"] = str(data.get("body") or "")
     if kind is Kind.FOLLOW_UP:
         context["original_number"] = (data.get("follow_up_of") or {}).get("number")
+        context["by_requester"] = actor == state.requester
     subject = SUBJECTS[kind].format(n=state.number, subject=state.subject)
     event_id = str(event["event_id"])
     notifications: list[Notification] = []

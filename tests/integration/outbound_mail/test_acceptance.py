@@ -109,7 +109,7 @@ async def test_a_reply_to_a_closed_ticket_gets_one_mail_naming_the_follow_up(
     await settle(stack, relay, outbound)
     _, news = relay.to("bob@example.com")
     assert f"[#{follow_up.number}]" in news.subject
-    assert f"Ticket #{number} was already closed" in news.text()
+    assert f"Ticket #{number} was already closed, so your message started" in news.text()
     assert f"#{follow_up.number}" in news.text()
 
 

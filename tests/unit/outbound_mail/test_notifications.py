@@ -79,6 +79,7 @@ def test_follow_up_names_the_original() -> None:
     event["event_type"] = "FollowUpCreated"
     _, mails = plan(None, event, support=SUPPORT)
     assert mails[0].kind is Kind.FOLLOW_UP and mails[0].context["original_number"] == 7
+    assert mails[0].context["by_requester"] is True
 
 
 def test_message_id_is_deterministic_and_maps_back_to_the_ticket() -> None:
