@@ -5,7 +5,8 @@ Templates are ``<kind>.txt.j2`` and ``<kind>.html.j2`` (kinds: ``acknowledgement
 ``services/outbound_mail/templates``. A file of the same name in
 ``HELPDESK_MAIL_TEMPLATES_DIR`` replaces the shipped one (the rest keep theirs). Variables:
 ``number``, ``subject``, ``kind``, and ``body`` (public comments), ``original_number`` and
-``by_requester`` (follow-ups: whether the requester's own reply made it). The HTML part is autoescaped; the text part is not.
+``by_requester`` (follow-ups: whether the requester's own reply made it). The HTML part is
+autoescaped; the text part is not.
 """
 
 from __future__ import annotations
