@@ -13,8 +13,8 @@ from bench.report import Row
 from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.messagebus import handle_commands
 from services.ticket_service.bootstrap import build_application
 
 COMMANDS = 4000

@@ -20,16 +20,15 @@ from bench.baseline import bare_commands_per_second
 from bench.report import Row
 from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
+from services.kafka_setup import ensure_topics, service_topics
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.event_records import event_record
 from services.ticket_service.adapters.kafka.relay import EventRelay
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
-from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
-from services.ticket_service.application.commands import handle_command, handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.envelopes import to_envelope
-from services.ticket_service.application.tickets import Outcome, TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.application.messagebus import Outcome, handle_command, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.fixtures.services import kafka_service
 
@@ -49,6 +48,7 @@ def _settings(bootstrap: str, data_dir: Path) -> Settings:
         topic_events=f"{prefix}events",
         topic_commands=f"{prefix}commands",
         topic_dead_letter=f"{prefix}dead-letter",
+        kafka_partitions=1,
     )
 
 
@@ -173,7 +173,7 @@ async def _relay_events_per_second(bootstrap: str, data_dir: Path) -> tuple[floa
 
 async def _plain_producer_records_per_second(bootstrap: str, size: int) -> float:
     topic = f"bench-{uuid.uuid4().hex[:8]}-plain"
-    await ensure_topics(bootstrap, [topic])
+    await ensure_topics(bootstrap, {topic: 1})
     value = b"x" * size
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", max_batch_size=1_000_000, linger_ms=5

@@ -15,6 +15,7 @@ from contracts.common import (
     Channel,
     Contract,
     MailReference,
+    Role,
     TicketChanges,
     TicketFields,
 )
@@ -127,7 +128,15 @@ class CloseTicket(TargetedCommand):
 class CreateFollowUpData(Contract):
     body: str = Field(default="", max_length=limits.TEXT_MAX)
     channel: Channel = Channel.UPSTREAM
-    source_key: SourceKey | None = None
+    source_key: SourceKey | None = Field(
+        None,
+        description="e.g. the email Message-ID: a source ticket gets one follow-up per source "
+        "key, whichever command asks for it (a replayed mail, a reply that met a close).",
+    )
+    attachments: Attachments = Field(default_factory=list)
+    original: MailReference | None = Field(
+        None, description="Email: the message as received, in the mail store."
+    )
 
 
 class CreateFollowUp(TargetedCommand):
@@ -152,10 +161,27 @@ class FollowUpRequestedData(Contract):
 
 
 class FollowUpRequested(TargetedCommand):
-    """Email ingest: a reply arrived for a closed ticket. Becomes a follow-up."""
+    """Deprecated: the earlier form of a mailed follow-up (email ingest now sends
+    ``CreateFollowUp`` with ``channel: email`` and the Message-ID as ``source_key``).
+    Still accepted: it is handled as the follow-up it names."""
 
     command_type: Literal["FollowUpRequested"] = "FollowUpRequested"
     data: FollowUpRequestedData
+
+    def as_create_follow_up(self) -> CreateFollowUp:
+        data = self.data
+        return CreateFollowUp.model_construct(
+            **self.model_dump(exclude={"command_type", "data", "actor"}),
+            actor=Actor(role=Role.REQUESTER, email=data.sender),
+            command_type="CreateFollowUp",
+            data=CreateFollowUpData.model_construct(
+                body=data.body,
+                channel=Channel.EMAIL,
+                source_key=data.message_id,
+                attachments=data.attachments,
+                original=data.original,
+            ),
+        )
 
 
 class ChangeAutoClosePolicyData(Contract):

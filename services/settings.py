@@ -49,8 +49,13 @@ class Settings(BaseSettings):
     topic_events: str = "helpdesk.ticket-events"
     topic_commands: str = "helpdesk.ticket-commands"
     topic_dead_letter: str = "helpdesk.dead-letter"
-    kafka_partitions: int = 4
-    """Partitions of topics the services create (per-ticket order holds: key = ticket id)."""
+    kafka_partitions: int = Field(4, ge=1)
+    """Partitions of the events and commands topics, when a service creates them (per-ticket
+    order holds: key = ticket id). The one source of every service's topic set-up
+    (:mod:`services.kafka_setup`)."""
+    kafka_dead_letter_partitions: int = Field(1, ge=1)
+    """Partitions of the dead-letter topic, when a service creates it (few records; one
+    partition keeps them in arrival order)."""
     command_roles: Annotated[frozenset[Role], NoDecode] | None = None
     """Roles a command on the commands topic may claim (comma-separated); unset: every
     role. The automation acts only in the closer's timer close whatever this says

@@ -1,5 +1,6 @@
 """One closer worker: the FastStream Kafka consumer of ticket events, the firing loop and
-the watchdog that rebuilds a lost Redis, wired to Redis and Kafka.
+the watchdog that rebuilds a lost Redis. Its broker, timer store, history and command
+publisher are given to it (:mod:`services.closer_worker.bootstrap` builds them).
 
 Any number of workers share one Redis and one consumer group: Kafka splits the event
 partitions among them, and Redis leases split the due timers.
@@ -9,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from contracts.commands import CloseTicket
 from services.closer_worker import observability as obs
 from services.closer_worker.adapters.event_records import parse_record
 from services.closer_worker.adapters.kafka_commands import KafkaCommandPublisher
@@ -26,17 +25,11 @@ from services.closer_worker.application.firing import Firer, FiringPolicy, sleep
 from services.closer_worker.application.rebuild import RebuildResult, rebuild, rebuild_if_lost
 from services.closer_worker.application.scheduling import apply_events
 from services.closer_worker.config import CloserConfig
-from services.operator_errors import MissingSetting
-from services.settings import Settings
 
 EVENTS_DESCRIPTION = (
     "The closer's view of the ticket events: a solve schedules a timer for the due time it "
     "carries; leaving solved or a TicketClosed cancels it. Consumer group shared by all "
     "closer workers; offsets committed after the timers are written to Redis."
-)
-COMMANDS_DESCRIPTION = (
-    "CloseTicket (closed_by automation, solve_id) for each due timer; command_id = "
-    "uuid5(ticket id, solve id), so a repeated fire is applied once."
 )
 
 
@@ -46,26 +39,22 @@ async def _undecoded(message: object) -> None:
 
 
 class CloserWorker:
-    def __init__(self, settings: Settings, config: CloserConfig | None = None) -> None:
-        if not settings.kafka_bootstrap or not settings.redis_url:
-            raise MissingSetting("the closer", "HELPDESK_KAFKA_BOOTSTRAP", "HELPDESK_REDIS_URL")
-        self.settings = settings
-        self.config = config = config or CloserConfig()
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        store: RedisTimerStore,
+        history: KafkaEventHistory,
+        publisher: KafkaCommandPublisher,
+        events_topic: str,
+        config: CloserConfig,
+    ) -> None:
+        self.config = config
         self.name = uuid.uuid4().hex[:8]
-        self.broker = KafkaBroker(
-            settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=settings.kafka_idempotence,
-            logger=logging.getLogger("helpdesk.closer.kafka"),  # JSON, like every log line
-            log_level=logging.DEBUG,
-        )
-        self.store = RedisTimerStore.from_url(settings.redis_url, config.redis_prefix)
-        self.history = KafkaEventHistory(settings.kafka_bootstrap, settings.topic_events)
-        self.publisher = KafkaCommandPublisher(
-            settings.kafka_bootstrap,
-            settings.topic_commands,
-            enable_idempotence=settings.kafka_idempotence,
-        )
+        self.broker = broker
+        self.store = store
+        self.history = history
+        self.publisher = publisher
         self.firer = Firer(
             self.store,
             self.publisher,
@@ -78,16 +67,9 @@ class CloserWorker:
         )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        # Documentation only (AsyncAPI): the closes are sent by KafkaCommandPublisher.
-        self.broker.publisher(
-            settings.topic_commands,
-            title="closer:ticket-commands",
-            description=COMMANDS_DESCRIPTION,
-            schema=CloseTicket,
-        )
 
         @self.broker.subscriber(
-            settings.topic_events,
+            events_topic,
             group_id=config.group_id,
             batch=True,
             max_records=config.consume_max_records,

@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.email_ingest.adapters import metrics
 from services.email_ingest.adapters.event_index_feed import EventIndexFeed
@@ -22,7 +23,6 @@ from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.smtp_server import start_smtp_server
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
 from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
-from services.email_ingest.adapters.topics import ensure_topics
 from services.email_ingest.application.authentication import (
     Authenticator,
     MtaVerdict,
@@ -30,10 +30,14 @@ from services.email_ingest.application.authentication import (
 )
 from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
+from services.kafka_setup import ensure_topics, partitioned
 from services.mail_store import mail_store_for
 from services.mail_suppression import suppression_for
 from services.operator_errors import MissingSetting
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.email_ingest.adapters.admin_server import AdminServer
 
 log = logging.getLogger("helpdesk.email_ingest")
 
@@ -73,49 +77,6 @@ def authenticator_for(settings: Settings) -> Authenticator:
     return Unchecked()
 
 
-class AdminServer:
-    """The admin API (suspended queue) on ``HELPDESK_HTTP_HOST:HELPDESK_EMAIL_ADMIN_PORT``,
-    served by uvicorn in this process's event loop."""
-
-    def __init__(
-        self, service: IngestService, suspended: FileSuspendedQueue, settings: Settings
-    ) -> None:
-        import uvicorn
-
-        from services.email_ingest.adapters.admin_http import create_admin_app
-
-        app = create_admin_app(service, suspended, settings.jwt_secret)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.email_admin_port or 0,
-            log_level="warning",
-            lifespan="off",
-        )
-        self.server = uvicorn.Server(config)
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve(), name="email-admin-http")
-        # uvicorn offers a flag, not an event, for "listening"
-        while not self.server.started and not self.task.done():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-        if self.task.done():
-            self.task.result()  # raises the start-up error (port taken, ...)
-            raise RuntimeError("email admin API stopped at start-up")
-        log.info("email admin API on %s", self.server.config.port)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.servers[0].sockets[0].getsockname()[1])
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
-            with contextlib.suppress(Exception):
-                await self.task
-
-
 @dataclass
 class EmailIngest:
     service: IngestService
@@ -144,7 +105,10 @@ async def run_email_ingest(
 ) -> AsyncIterator[EmailIngest]:
     if not settings.kafka_bootstrap:
         raise MissingSetting("email ingest", "HELPDESK_KAFKA_BOOTSTRAP")
-    await ensure_topics(settings.kafka_bootstrap, [settings.topic_events, settings.topic_commands])
+    await ensure_topics(
+        settings.kafka_bootstrap,
+        partitioned(settings, settings.topic_events, settings.topic_commands),
+    )
     support = SupportAddress(settings.support_address)
     index = SqliteTicketIndex(index_path or Path(settings.data_dir) / INDEX_FILE)
     quarantine = quarantine_for(settings)
@@ -192,7 +156,14 @@ async def run_email_ingest(
                 data_size_limit=settings.email_max_bytes * SMTP_HARD_LIMIT_FACTOR,
             )
             if settings.email_admin_port is not None:
-                admin = AdminServer(service, suspended, settings)
+                from services.email_ingest.adapters.admin_http import create_admin_app
+                from services.email_ingest.adapters.admin_server import AdminServer
+
+                admin = AdminServer(
+                    create_admin_app(service, suspended, settings.jwt_secret),
+                    settings.http_host,
+                    settings.email_admin_port,
+                )
                 await admin.start()
         yield EmailIngest(
             service, index, feed, publisher, quarantine, suspended, server, feed_task, admin

@@ -37,6 +37,7 @@ from types import FrameType
 
 import httpx
 
+from services.kafka_setup import ensure_topics, service_topics
 from services.local_jwt_secret import stack_secret
 from services.local_stack.kafka_broker import tansu_process
 from services.local_stack.processes import LocalProcess, free_port, port_is_free, preferred_port
@@ -51,7 +52,6 @@ from services.ticket_service.adapters.http.auth import (
     TokenPolicy,
     mint_token,
 )
-from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 
 TOKEN_USERS = {
     "agent": "agent@example.com",
@@ -227,13 +227,7 @@ def _run_locked(settings: Settings) -> None:
             redis_url = redis_url_for(redis.address)
         env["HELPDESK_REDIS_URL"] = redis_url
         topics_settings = settings.model_copy(update={"kafka_bootstrap": bootstrap})
-        asyncio.run(
-            ensure_topics(
-                bootstrap,
-                service_topics(topics_settings),
-                partitions=settings.kafka_partitions,
-            )
-        )
+        asyncio.run(ensure_topics(bootstrap, service_topics(topics_settings)))
         children, health = _children(settings, env)
         info = StackInfo(
             api_url=f"http://{settings.http_host}:{settings.http_port}",

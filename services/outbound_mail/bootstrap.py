@@ -19,6 +19,7 @@ from typing import Any
 
 from faststream.kafka import KafkaBroker
 
+from services.kafka_setup import ensure_topics, partitioned
 from services.mail_suppression import SuppressionList, suppression_for
 from services.operator_errors import MissingSetting
 from services.outbound_mail.adapters import metrics
@@ -33,7 +34,6 @@ from services.outbound_mail.application.ports import Transport
 from services.outbound_mail.config import MailConfig
 from services.outbound_mail.domain.notifications import Kind
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.topics import ensure_topics
 
 log = logging.getLogger("helpdesk.outbound_mail")
 
@@ -141,9 +141,7 @@ async def run_outbound_mail(
         if consume:
             assert settings.kafka_bootstrap
             await ensure_topics(
-                settings.kafka_bootstrap,
-                [settings.topic_events],
-                partitions=settings.kafka_partitions,
+                settings.kafka_bootstrap, partitioned(settings, settings.topic_events)
             )
             broker = build_broker(settings, config, planner, consumer_options=consumer_options)
             await broker.start()

@@ -1,8 +1,9 @@
 """Close commands onto ``helpdesk.ticket-commands`` (key: ticket id), acks=all.
 
-A plain aiokafka producer: a batch of commands is sent at once (aiokafka packs them into
-record batches) and then every ack is awaited. FastStream's per-message publish path costs
-more CPU than the whole rest of a close, and the closer needs none of its features here.
+A plain aiokafka producer (:func:`services.kafka_setup.make_producer`): a batch of commands
+is sent at once (aiokafka packs them into record batches) and then every ack is awaited.
+FastStream's per-message publish path costs more CPU than the whole rest of a close, and
+the closer needs none of its features here.
 """
 
 from __future__ import annotations
@@ -14,30 +15,24 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.commands import CloseTicket
 from services.closer_worker import observability as obs
+from services.kafka_setup import make_producer
+from services.settings import Settings
 
+CLIENT_ID = "helpdesk-closer"
 HEADERS_TYPE = ("command_type", b"CloseTicket")
 HEADERS_JSON = ("content-type", b"application/json")
 
 
 class KafkaCommandPublisher:
-    def __init__(self, bootstrap: str, topic: str, *, enable_idempotence: bool = False) -> None:
-        self.bootstrap = bootstrap
-        self.topic = topic
-        self.enable_idempotence = enable_idempotence
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = settings.topic_commands
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         """Create (within the running loop, as aiokafka requires) and connect the producer."""
         if self._producer is None:
-            self._producer = AIOKafkaProducer(
-                bootstrap_servers=self.bootstrap,
-                acks="all",
-                enable_idempotence=self.enable_idempotence,
-                linger_ms=2,
-                max_batch_size=1_000_000,
-                request_timeout_ms=15_000,
-                client_id="helpdesk-closer",
-            )
+            self._producer = make_producer(self.settings, client_id=CLIENT_ID, linger_ms=2)
             await self._producer.start()
 
     async def stop(self) -> None:

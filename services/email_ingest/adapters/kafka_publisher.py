@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from contracts.commands import CommandEnvelope
 from services.email_ingest.application.ports import PublishFailed
+from services.kafka_setup import make_producer
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -23,10 +23,8 @@ class KafkaCommandPublisher:
         if not settings.kafka_bootstrap:
             raise MissingSetting("the email command publisher", "HELPDESK_KAFKA_BOOTSTRAP")
         self.topic = topic or settings.topic_commands
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            acks="all",
-            enable_idempotence=settings.kafka_idempotence,
+        self.producer = make_producer(
+            settings,
             client_id="helpdesk-email-ingest",
             linger_ms=LINGER_MS,
             request_timeout_ms=int(PUBLISH_TIMEOUT_SECONDS * 1000),

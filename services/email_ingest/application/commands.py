@@ -11,10 +11,10 @@ from contracts.commands import (
     AddComment,
     AddCommentData,
     CommandEnvelope,
+    CreateFollowUp,
+    CreateFollowUpData,
     CreateTicket,
     CreateTicketData,
-    FollowUpRequested,
-    FollowUpRequestedData,
 )
 from contracts.common import Actor, Channel, MailReference, Role
 from contracts.email_address import is_valid_address
@@ -151,14 +151,14 @@ def build_command(
                 ),
             )
         case FollowUp(match=match, body=body):
-            return FollowUpRequested(
+            return CreateFollowUp(
                 **head,
                 ticket_id=match.ticket.id,
                 ticket_number=match.ticket.number,
-                data=FollowUpRequestedData(
+                data=CreateFollowUpData(
                     body=_clip(_with_attachments(body, mail), BODY_MAX),
-                    message_id=mail.message_id,
-                    sender=sender,
+                    channel=Channel.EMAIL,
+                    source_key=mail.message_id,
                     attachments=_attachments(mail),
                     original=original,
                 ),

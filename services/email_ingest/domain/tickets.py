@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from contracts.common import Status
+from services.ticket_service.domain.participants import is_participant
 
 
 @dataclass(frozen=True)
@@ -22,5 +23,4 @@ class TicketView:
 
     def is_participant(self, address: str) -> bool:
         """The requester or a CC'd user (case-insensitive), as the ticket service decides."""
-        address = address.lower()
-        return address == self.requester.lower() or address in (c.lower() for c in self.cc)
+        return is_participant(address, self.requester, self.cc)

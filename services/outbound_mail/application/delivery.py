@@ -25,7 +25,7 @@ from services.outbound_mail.application.ports import (
     TemporaryFailure,
     Transport,
 )
-from services.ticket_service.adapters.kafka.backoff import backoff_delay
+from services.outbound_mail.domain.retry import retry_delay
 
 log = logging.getLogger("helpdesk.outbound_mail")
 
@@ -132,7 +132,7 @@ class Delivery:
                     self.count("failed")
                     return
                 self.count("retried")
-                delay = backoff_delay(attempt, cap=self.policy.retry_max_seconds)
+                delay = retry_delay(attempt, cap=self.policy.retry_max_seconds)
                 log.info(
                     "relay unavailable; retrying",
                     extra={"message_id": intent.message_id, "error": str(error), "in": delay},

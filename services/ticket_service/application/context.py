@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
-from contracts.common import Actor
+from contracts.common import SCHEMA_VERSION, Actor
 
 
 def utcnow() -> datetime:
@@ -33,4 +35,21 @@ class RequestContext:
                 ("causation_id", self.causation_id),
             )
             if v is not None
+        }
+
+    def command_head(self, number: int | None = None) -> dict[str, Any]:
+        """The envelope of a command made for this context (an API request, an in-process
+        call), to build with ``model_construct``: the request was validated already. Its
+        id only names it in logs (a request is keyed by its idempotency key), so it need
+        not be unguessable: ``uuid4()`` reads the OS's random source, which releases the GIL
+        on every request."""
+        return {
+            "command_id": UUID(int=random.getrandbits(128), version=4),
+            "issued_at": self.at,
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "actor": self.actor,
+            "ticket_id": None,
+            "ticket_number": number,
+            "schema_version": SCHEMA_VERSION,
         }

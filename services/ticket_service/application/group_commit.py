@@ -1,23 +1,10 @@
-"""Group commit: operations submitted concurrently (HTTP requests) saved in one transaction.
+"""Group commit: commands submitted concurrently (HTTP requests) handed to the message bus
+together, so they share store transactions.
 
-One writer thread runs the operations. While it saves a group, new submissions queue up and
-become the next group, so under load several commands share a transaction and no request
-waits for a timer. Each operation keeps the outcome it would have had alone:
-
-* an operation that raises is taken out of the group, the rest of the group is run again
-  from scratch without it, and it is then run alone (its error, or its success, is exactly
-  what a serial run gives);
-* an operation that touches an aggregate an earlier operation of the same group already
-  changed (two changes of one ticket, a repeated idempotency key) is also run alone, after
-  the group, so every ticket returned by a group reflects only its own operation;
-* when the group's save fails (a replayed idempotency key, a concurrent writer), every
-  operation of the group is run alone.
-
-"Run alone" means the caller's own single-command path (for instance
-:meth:`TicketApplication.create_ticket`), in the same writer thread, after the group and in
-submission order; a submission that finds no other waiting simply runs alone. Re-running an
-operation is safe: operations build their changes from aggregates loaded afresh by the unit
-of work, and nothing is saved until the group's save.
+One writer thread takes what has queued up and runs it as one batch
+(:meth:`MessageBus.handle_batch`, which keeps each command's own outcome); while it saves,
+new submissions queue up and become the next batch. Under load several requests share a
+transaction and no request waits for a timer.
 """
 
 from __future__ import annotations
@@ -27,65 +14,44 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
 
-from services.ticket_service.application.tickets import Operation, TicketApplication
-from services.ticket_service.application.unit_of_work import UnitOfWork
-
-T = TypeVar("T")
+from services.ticket_service.application.messagebus import MessageBus, Outcome, Submission
 
 MAX_GROUP = 64
-MAX_ISOLATED_PER_GROUP = 4
-"""After this many operations taken out of one group, the rest run alone too (bounds the
-re-runs a group of failing operations costs)."""
-
-
-class _TakenOut(Exception):
-    """Operation ``index`` of the group must run alone."""
-
-    def __init__(self, index: int) -> None:
-        super().__init__(index)
-        self.index = index
 
 
 @dataclass(eq=False)
-class _Submission(Generic[T]):
-    op: Operation[T]
-    alone: Callable[[], T]
+class _Waiting:
+    submission: Submission
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[T]
-    result: Any = None
-    error: BaseException | None = None
-    done: bool = field(default=False)
+    future: asyncio.Future[Outcome]
 
 
 class GroupCommitter:
-    """``on_commit`` is told the number of operations of each transaction (an operation
-    run alone is a transaction of one, whatever its outcome)."""
+    """``on_commit`` is told the number of commands of each transaction."""
 
     def __init__(
         self,
-        app: TicketApplication,
+        bus: MessageBus,
         *,
         max_group: int = MAX_GROUP,
         on_commit: Callable[[int], None] | None = None,
     ) -> None:
-        self.app = app
+        self.bus = bus
         self.max_group = max_group
         self.on_commit = on_commit
-        self._queue: queue.SimpleQueue[_Submission[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._closing = False
         self._lock = threading.Lock()
         """Guards starting and stopping the writer, so that no submission is queued
         behind the stop marker of a writer that is going away."""
 
-    async def submit(self, op: Operation[T], alone: Callable[[], T]) -> T:
-        """Run ``op`` in the next group; ``alone`` is the equivalent single-command call,
-        used when ``op`` cannot share the group. Raises what ``alone`` would raise."""
+    async def submit(self, submission: Submission) -> Outcome:
+        """The command's outcome, once the batch it joined is stored."""
         loop = asyncio.get_running_loop()
-        submission = _Submission(op, alone, loop, loop.create_future())
+        waiting = _Waiting(submission, loop, loop.create_future())
         with self._lock:
             closing = self._closing
             if not closing:
@@ -94,10 +60,10 @@ class GroupCommitter:
                         target=self._serve, name="group-commit", daemon=True
                     )
                     self._thread.start()
-                self._queue.put(submission)
+                self._queue.put(waiting)
         if closing:  # shutting down: no group, the command on its own
-            return await asyncio.to_thread(alone)
-        return await submission.future
+            return await asyncio.to_thread(self.bus.handle, submission)
+        return await waiting.future
 
     @property
     def queued(self) -> int:
@@ -105,8 +71,8 @@ class GroupCommitter:
         return self._queue.qsize()
 
     def close(self) -> None:
-        """Stop the writer thread after the queued operations (a later submission starts
-        a new one)."""
+        """Stop the writer thread after the queued commands (a later submission starts a
+        new one)."""
         with self._lock:
             thread, self._thread = self._thread, None
             if thread is None:
@@ -122,7 +88,7 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            group: list[_Submission[Any]] = [first]
+            group = [first]
             stop = False
             while len(group) < self.max_group:
                 try:
@@ -134,85 +100,33 @@ class GroupCommitter:
                     break
                 group.append(nxt)
             try:
-                self.run_group(group)
-            except BaseException as error:  # a bug here must not leave requests waiting
-                for submission in group:
-                    if not submission.done:
-                        submission.error, submission.done = error, True
-            _resolve(group)
+                outcomes = self.bus.handle_batch(
+                    [w.submission for w in group], on_commit=self.on_commit
+                )
+            except BaseException as error:  # a store outage: every caller hears of it
+                _resolve(group, error)
+            else:
+                _resolve(group, outcomes)
             if stop:
                 return
 
-    def run_group(self, group: Sequence[_Submission[Any]]) -> None:
-        """Run a group to completion: every submission ends with a result or an error."""
-        pending = list(group)
-        alone: list[_Submission[Any]] = []
-        if len(pending) == 1:  # nothing to share a transaction with
-            alone, pending = pending, []
-        while pending:
-            if len(alone) >= MAX_ISOLATED_PER_GROUP:
-                alone.extend(pending)
-                break
-            try:
-                results = self.app.run_batch([_guarded(i, s.op) for i, s in enumerate(pending)])
-            except _TakenOut as taken:
-                alone.append(pending.pop(taken.index))
-                continue
-            except Exception:
-                alone.extend(pending)
-                break
-            for submission, result in zip(pending, results, strict=True):
-                submission.result, submission.done = result, True
-            self._committed(len(pending))
-            break
-        position = {submission: i for i, submission in enumerate(group)}
-        for submission in sorted(alone, key=position.__getitem__):
-            try:
-                submission.result = submission.alone()
-            except BaseException as error:  # handed to the caller, as a direct call would
-                submission.error = error
-            submission.done = True
-            self._committed(1)
 
-    def _committed(self, operations: int) -> None:
-        if self.on_commit is not None:
-            self.on_commit(operations)
-
-
-def _guarded(index: int, op: Operation[T]) -> Operation[T]:
-    """``op``, taken out of the group (:class:`_TakenOut`) if it raises or changes an
-    aggregate an earlier operation of the group staged."""
-
-    def run(uow: UnitOfWork) -> T:
-        before = [(key, aggregate, aggregate.version) for key, aggregate in uow.staged.items()]
-        try:
-            result = op(uow)
-        except Exception:
-            raise _TakenOut(index) from None
-        staged = uow.staged
-        for key, aggregate, version in before:
-            if staged[key] is not aggregate or aggregate.version != version:
-                raise _TakenOut(index)
-        return result
-
-    return run
-
-
-def _resolve(group: Sequence[_Submission[Any]]) -> None:
+def _resolve(group: Sequence[_Waiting], result: Sequence[Outcome] | BaseException) -> None:
     """Hand the outcomes back, one wake-up per event loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_Submission[Any]]] = {}
-    for submission in group:
-        by_loop.setdefault(submission.loop, []).append(submission)
-    for loop, submissions in by_loop.items():
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiting, Outcome | BaseException]]] = {}
+    for i, waiting in enumerate(group):
+        answer = result if isinstance(result, BaseException) else result[i]
+        by_loop.setdefault(waiting.loop, []).append((waiting, answer))
+    for loop, answers in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-            loop.call_soon_threadsafe(_settle, submissions)
+            loop.call_soon_threadsafe(_settle, answers)
 
 
-def _settle(submissions: Sequence[_Submission[Any]]) -> None:
-    for submission in submissions:
-        if submission.future.done():  # the request was cancelled
+def _settle(answers: Sequence[tuple[_Waiting, Outcome | BaseException]]) -> None:
+    for waiting, answer in answers:
+        if waiting.future.done():  # the request was cancelled
             continue
-        if submission.error is not None:
-            submission.future.set_exception(submission.error)
+        if isinstance(answer, BaseException):
+            waiting.future.set_exception(answer)
         else:
-            submission.future.set_result(submission.result)
+            waiting.future.set_result(answer)

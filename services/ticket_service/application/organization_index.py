@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from services.ticket_service.domain.ids import ORGANIZATION_DIRECTORY_ID
 from services.ticket_service.domain.organization import OrganizationDirectory
 
-if TYPE_CHECKING:
-    from services.ticket_service.application.tickets import TicketApplication
-
 
 class OrganizationIndex:
-    def __init__(self, app: TicketApplication) -> None:
+    def __init__(self, app: Application[UUID]) -> None:
+        """``app``: the ticket application (its store: recorder, repository, mapper)."""
         self._app = app
         self._directory: OrganizationDirectory | None = None
         self._lock = threading.Lock()

@@ -13,8 +13,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from services.ticket_service.application.context import RequestContext
-from services.ticket_service.application.tickets import Duplicate, TicketApplication
-from services.ticket_service.application.unit_of_work import UnitOfWork
+from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.application.unit_of_work import Duplicate, UnitOfWork
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.organization import Organization
 from services.ticket_service.domain.receipt import Receipt
@@ -133,7 +133,7 @@ def list_organizations(app: TicketApplication) -> list[dict[str, Any]]:
 def _run(app: TicketApplication, op: Callable[[UnitOfWork], T]) -> T:
     for _ in range(MAX_CONFLICT_RETRIES):
         try:
-            return app.run(op)
+            return app.transaction([op])[0]
         except errors.ConcurrencyConflict:
             continue  # another writer changed the directory (or the organization) first
     raise errors.ConcurrencyConflict("Organizations kept changing concurrently; retry.")

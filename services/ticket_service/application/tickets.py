@@ -1,20 +1,17 @@
-"""The ticket application service: the one way the outside world changes tickets.
+"""The ticket application: the event store, its queries, and the one transaction every
+command is saved in.
 
-Every entry point (HTTP, Kafka intake, email, CLI) calls these methods. Each public command
-runs in a :class:`UnitOfWork` and is saved in one transaction together with its
-:class:`Receipt` when it carries an idempotency key, so a retry never has a second effect.
-A key that comes with a request ``fingerprint`` (an HTTP ``Idempotency-Key``) stands for that
-one request: the same key with another fingerprint is refused
-(:class:`~errors.IdempotencyKeyReused`), and after ``idempotency_key_ttl`` the key is new
-again.
+Commands do not live here: every entry point submits contract commands to the message bus
+(:mod:`.messagebus`, ``self.bus``), whose handlers (:mod:`.handlers`) stage changes in a
+:class:`UnitOfWork`; :meth:`TicketApplication.transaction` saves what a batch staged at
+once, receipts included, so a retry never has a second effect. The command methods below
+are shortcuts for in-process callers that build the same contract commands.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -23,10 +20,17 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from contracts.common import Role, TicketFields
-from services.ticket_service.application.context import RequestContext, utcnow
+from contracts import commands as cmd
+from contracts.common import Channel, Role, TicketChanges, TicketFields
+from services.ticket_service.application.context import RequestContext
+from services.ticket_service.application.messagebus import FromRequest, MessageBus, Submission
 from services.ticket_service.application.organization_index import OrganizationIndex
-from services.ticket_service.application.unit_of_work import UnitOfWork
+from services.ticket_service.application.unit_of_work import (
+    Duplicate,
+    NumberTaken,
+    Operation,
+    UnitOfWork,
+)
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import POLICY_ID, receipt_id_for, ticket_id_for
 from services.ticket_service.domain.organization import OrganizationDirectory
@@ -35,40 +39,10 @@ from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
 T = TypeVar("T")
-Operation = Callable[[UnitOfWork], T]
 
 
 MAX_NUMBER_RETRIES = 20
-MAX_KEY_ATTEMPTS = 3
-"""A keyed command that meets an expired receipt renews it and runs again; a concurrent
-renewal of the same key makes a third attempt find the fresh receipt."""
 DEFAULT_IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
-
-
-class NumberTaken(errors.ConcurrencyConflict):
-    """Another writer on the same store took the number this batch wanted."""
-
-
-class Duplicate(Exception):
-    """The receipt already exists: the operation happened before."""
-
-    def __init__(self, receipt: Receipt) -> None:
-        super().__init__(receipt.key)
-        self.receipt = receipt
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one operation of a batch."""
-
-    ok: bool
-    ticket_id: UUID | None = None
-    ticket_number: int | None = None
-    duplicate: bool = False
-    error: errors.DomainError | None = None
-    failure: Exception | None = None
-    """Set when applying the command raised something other than a rule's refusal or a
-    store outage on every attempt (a bug): nothing was stored; the intake dead-letters it."""
 
 
 SNAPSHOT_INTERVAL = 100
@@ -108,6 +82,7 @@ class TicketApplication(Application[UUID]):
         self._next_number: int | None = None
         self._saved_listeners: list[Callable[[], None]] = []
         self.organizations = OrganizationIndex(self)
+        self.bus = MessageBus(self)
 
     # ---- notifications to in-process listeners (the relay wakes on save) --------------
 
@@ -164,10 +139,10 @@ class TicketApplication(Application[UUID]):
 
     def auto_close_after(self) -> timedelta:
         """The period in force now: the admins' last change, else the deployment default."""
-        policy = self._policy()
+        policy = self.policy()
         return policy.after if policy else self.default_auto_close_after
 
-    def _policy(self) -> AutoClosePolicy | None:
+    def policy(self) -> AutoClosePolicy | None:
         try:
             policy: Aggregate = self.repository.get(POLICY_ID)
         except AggregateNotFoundError:
@@ -183,7 +158,8 @@ class TicketApplication(Application[UUID]):
         assert isinstance(receipt, Receipt)
         return receipt
 
-    # ---- commands ------------------------------------------------------------------------
+    # ---- commands: shortcuts for in-process callers (tests, benchmarks, the CLI) -------
+    # Each builds the contract command and submits it to the bus, as the HTTP routes do.
 
     def create_ticket(
         self,
@@ -194,57 +170,11 @@ class TicketApplication(Application[UUID]):
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
     ) -> Ticket:
-        """``fingerprint``: of the request ``idempotency_key`` came with (see the module)."""
-        op = self.create_ticket_op(
-            fields, ctx, channel=channel, idempotency_key=idempotency_key, fingerprint=fingerprint
+        data = cmd.CreateTicketData.model_construct(
+            **dict(fields), channel=Channel(channel), attachments=[], original=None
         )
-        return self._run_returning_ticket(op, idempotency_key, fingerprint, ctx)
-
-    def create_ticket_op(
-        self,
-        fields: TicketFields,
-        ctx: RequestContext,
-        *,
-        channel: str,
-        idempotency_key: str | None = None,
-        fingerprint: str | None = None,
-    ) -> Operation[Ticket]:
-        """The operation of :meth:`create_ticket`, to run in a caller's batch."""
-
-        def op(uow: UnitOfWork) -> Ticket:
-            ticket = self.open_ticket(uow, fields.model_dump(mode="json"), ctx, channel=channel)
-            if idempotency_key:
-                uow.stage(_accepted(uow, idempotency_key, ticket, ctx, fingerprint))
-            return ticket
-
-        return op
-
-    def open_ticket(
-        self,
-        uow: UnitOfWork,
-        fields: dict[str, Any],
-        ctx: RequestContext,
-        *,
-        channel: str,
-        original: dict[str, Any] | None = None,
-        attachments: list[dict[str, Any]] | None = None,
-    ) -> Ticket:
-        """Stage a new ticket (every way of creating one but follow-ups comes here): the
-        next number, and the requester's organization of now."""
-        ticket = Ticket.open(
-            number=uow.take_number(),
-            fields=fields,
-            channel=channel,
-            actor=ctx.actor_dict,
-            at=ctx.at,
-            auto_close_after=self.auto_close_after,
-            meta=ctx.meta,
-            organization_id=uow.organization_of(fields["requester"]),
-            original=original,
-            attachments=attachments,
-        )
-        uow.stage(ticket)
-        return ticket
+        command = cmd.CreateTicket.model_construct(**ctx.command_head(), data=data)
+        return self._submit(command, ctx, idempotency_key, fingerprint)
 
     def update_ticket(
         self,
@@ -254,35 +184,11 @@ class TicketApplication(Application[UUID]):
         *,
         expected_version: int | None = None,
     ) -> Ticket:
-        return self.run(
-            self.update_ticket_op(number, changes, ctx, expected_version=expected_version)
+        data = cmd.UpdateTicketData(
+            changes=TicketChanges.model_validate(changes), expected_version=expected_version
         )
-
-    def update_ticket_op(
-        self,
-        number: int,
-        changes: dict[str, Any],
-        ctx: RequestContext,
-        *,
-        expected_version: int | None = None,
-    ) -> Operation[Ticket]:
-        """The operation of :meth:`update_ticket`, to run in a caller's batch."""
-
-        def op(uow: UnitOfWork) -> Ticket:
-            ticket = uow.ticket(number=number)
-            _check_version(ticket, expected_version)
-            ticket.update(
-                changes,
-                actor=ctx.actor_dict,
-                at=ctx.at,
-                auto_close_after=self.auto_close_after,
-                organization_of=uow.organization_of,
-                meta=ctx.meta,
-            )
-            uow.stage(ticket)
-            return ticket
-
-        return op
+        command = cmd.UpdateTicket.model_construct(**ctx.command_head(number), data=data)
+        return self._submit(command, ctx)
 
     def add_comment(
         self,
@@ -294,22 +200,18 @@ class TicketApplication(Application[UUID]):
         channel: str,
         attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
-        def op(uow: UnitOfWork) -> Ticket:
-            ticket = uow.ticket(number=number)
-            ticket.add_comment(
-                body=body,
-                public=public,
-                actor=ctx.actor_dict,
-                channel=channel,
-                at=ctx.at,
-                auto_close_after=self.auto_close_after,
-                meta=ctx.meta,
-                attachments=attachments,
-            )
-            uow.stage(ticket)
-            return ticket
-
-        return self.run(op)
+        data = cmd.AddCommentData.model_construct(
+            body=body,
+            public=public,
+            channel=Channel(channel),
+            attachments=attachments or [],
+            follow_up_if_closed=False,
+            source_key=None,
+            quoted_text="",
+            original=None,
+        )
+        command = cmd.AddComment.model_construct(**ctx.command_head(number), data=data)
+        return self._submit(command, ctx)
 
     def create_follow_up(
         self,
@@ -326,52 +228,45 @@ class TicketApplication(Application[UUID]):
         (an email Message-ID) makes it happen once per source ticket; ``idempotency_key``
         (the caller's own, already scoped to the caller, with the request's
         ``fingerprint``: see the module) makes it happen once per key."""
-        key = idempotency_key or follow_up_key(source_number, source_key)
-
-        def op(uow: UnitOfWork) -> Ticket:
-            source = uow.ticket(number=source_number)
-            return self.stage_follow_up(
-                uow, source, ctx, body, channel, source_key, key, fingerprint=fingerprint
-            )
-
-        return self._run_returning_ticket(op, key, fingerprint, ctx)
-
-    def auto_close(self, ticket_id: UUID, solve_id: int, ctx: RequestContext) -> Ticket:
-        def op(uow: UnitOfWork) -> Ticket:
-            ticket = uow.ticket(ticket_id=ticket_id)
-            ticket.auto_close(solve_id=solve_id, at=ctx.at, meta=ctx.meta)
-            uow.stage(ticket)
-            return ticket
-
-        return self.run(op)
+        data = cmd.CreateFollowUpData.model_construct(
+            body=body,
+            channel=Channel(channel),
+            source_key=source_key,
+            attachments=[],
+            original=None,
+        )
+        command = cmd.CreateFollowUp.model_construct(**ctx.command_head(source_number), data=data)
+        return self._submit(command, ctx, idempotency_key, fingerprint)
 
     def change_auto_close_policy(self, after_days: int, ctx: RequestContext) -> AutoClosePolicy:
-        return self.run(lambda uow: self.change_auto_close_policy_in(uow, after_days, ctx))
+        command = cmd.ChangeAutoClosePolicy.model_construct(
+            **ctx.command_head(), data=cmd.ChangeAutoClosePolicyData(after_days=after_days)
+        )
+        outcome = self.bus.handle(Submission(command, ctx))
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.failure is not None:
+            raise outcome.failure
+        assert outcome.policy is not None
+        return outcome.policy
 
-    def change_auto_close_policy_in(
-        self, uow: UnitOfWork, after_days: int, ctx: RequestContext
-    ) -> AutoClosePolicy:
-        policy = self._policy()
-        if policy is None:
-            policy = AutoClosePolicy.first_change(
-                after_days=after_days, actor=ctx.actor_dict, at=ctx.at, meta=ctx.meta
-            )
-        else:
-            policy.change(after_days=after_days, actor=ctx.actor_dict, at=ctx.at, meta=ctx.meta)
-        uow.stage(policy)
-        return policy
+    def _submit(
+        self,
+        command: cmd.CommandEnvelope,
+        ctx: RequestContext,
+        key: str | None = None,
+        fingerprint: str | None = None,
+    ) -> Ticket:
+        return self.bus.handle(Submission(command, ctx, FromRequest(key, fingerprint))).unwrap()
 
     # ---- running operations ------------------------------------------------------------
 
-    def run(self, op: Operation[T], *, renewing: Mapping[str, Receipt] | None = None) -> T:
-        """Run one operation and save what it staged in one transaction."""
-        return self.run_batch([op], renewing=renewing)[0]
-
-    def run_batch(
+    def transaction(
         self, ops: Sequence[Operation[T]], *, renewing: Mapping[str, Receipt] | None = None
     ) -> list[T]:
-        """Run operations and save all they staged in one transaction. Raises the first
-        domain error; a conflict raises :class:`ConcurrencyConflict` or :class:`Duplicate`.
+        """Run operations and save all they staged in one transaction: the store's part of
+        the message bus (:mod:`.messagebus`). Raises the first error an operation raises; a
+        conflict at the save raises :class:`ConcurrencyConflict` or :class:`Duplicate`.
         Operations are re-run from scratch when another writer took their ticket number.
         ``renewing``: expired receipts the operations renew (:class:`UnitOfWork`)."""
         for _ in range(MAX_NUMBER_RETRIES):
@@ -398,37 +293,6 @@ class TicketApplication(Application[UUID]):
             self._next_number = uow.next_number
             return results
 
-    def _run_returning_ticket(
-        self,
-        op: Operation[Ticket],
-        key: str | None = None,
-        fingerprint: str | None = None,
-        ctx: RequestContext | None = None,
-    ) -> Ticket:
-        """Run ``op``; a replay of its key answers with the ticket the key made. With a
-        ``fingerprint``, a replay of another request is refused and an expired key is
-        renewed (see the module)."""
-        renewing: dict[str, Receipt] = {}
-        for _ in range(MAX_KEY_ATTEMPTS):
-            try:
-                return self.run(op, renewing=renewing)
-            except Duplicate as duplicate:
-                receipt = duplicate.receipt
-            if key is not None and fingerprint is not None and receipt.key == key:
-                now = ctx.at if ctx is not None else utcnow()
-                if receipt.expired(now, self.idempotency_key_ttl):
-                    renewing = {key: receipt}
-                    continue
-                if not receipt.answers(fingerprint):
-                    raise errors.IdempotencyKeyReused(
-                        "This Idempotency-Key was used for a different request "
-                        f"(ticket #{receipt.ticket_number}); a new request needs a new key.",
-                        hint="Retry with the same body, or send this request with a new key.",
-                    )
-            assert receipt.ticket_id is not None
-            return self.get_ticket_by_id(receipt.ticket_id)
-        raise errors.ConcurrencyConflict("The idempotency key kept changing; retry.")
-
     def _explain_conflict(self, uow: UnitOfWork) -> None:
         """Turn an integrity error into what happened: a replay of a recorded receipt,
         a ticket number taken by another process, or a concurrent change."""
@@ -444,41 +308,6 @@ class TicketApplication(Application[UUID]):
             self._next_number = self._first_free_number(self._next_number)
             raise NumberTaken("A ticket number was taken by another writer.")
         raise ConcurrencyConflict("The ticket was changed by someone else; reload and retry.")
-
-    def stage_follow_up(
-        self,
-        uow: UnitOfWork,
-        source: Ticket,
-        ctx: RequestContext,
-        body: str,
-        channel: str,
-        source_key: str | None,
-        key: str | None,
-        *,
-        fingerprint: str | None = None,
-        original: dict[str, Any] | None = None,
-        attachments: list[dict[str, Any]] | None = None,
-    ) -> Ticket:
-        if key and (receipt := uow.staged_receipt(key)) is not None:
-            raise Duplicate(receipt)
-        follow_up = Ticket.follow_up(
-            source,
-            number=uow.take_number(),
-            body=body,
-            channel=channel,
-            actor=ctx.actor_dict,
-            at=ctx.at,
-            auto_close_after=self.auto_close_after,
-            meta=ctx.meta,
-            source_key=source_key,
-            organization_id=uow.organization_of(source.requester),
-            original=original,
-            attachments=attachments,
-        )
-        uow.stage(follow_up)
-        if key:
-            uow.stage(_accepted(uow, key, follow_up, ctx, fingerprint))
-        return follow_up
 
     # ---- ticket numbers --------------------------------------------------------------------
 
@@ -512,52 +341,3 @@ class TicketApplication(Application[UUID]):
 
 
 ConcurrencyConflict = errors.ConcurrencyConflict
-
-
-def _check_version(ticket: Ticket, expected_version: int | None) -> None:
-    if expected_version is not None and ticket.version != expected_version:
-        raise errors.ConcurrencyConflict(
-            f"Ticket #{ticket.number} is at version {ticket.version}, "
-            f"not {expected_version}; reload and retry."
-        )
-
-
-def _accepted(
-    uow: UnitOfWork, key: str, ticket: Ticket, ctx: RequestContext, fingerprint: str | None
-) -> Receipt:
-    """The receipt of ``key`` for ``ticket``: the expired one the batch renews (a copy, as
-    a batch may run again), else a new one."""
-    expired = uow.renewing.get(key)
-    if expired is None:
-        return accepted_receipt(key, ticket, ctx, fingerprint=fingerprint)
-    renewed = copy.deepcopy(expired)
-    renewed.renew(
-        ticket_id=ticket.id, ticket_number=ticket.number, fingerprint=fingerprint, at=ctx.at
-    )
-    return renewed
-
-
-def accepted_receipt(
-    key: str,
-    ticket: Ticket,
-    ctx: RequestContext,
-    command_type: str | None = None,
-    *,
-    fingerprint: str | None = None,
-) -> Receipt:
-    return Receipt.record(
-        key=key,
-        outcome="accepted",
-        ticket_id=ticket.id,
-        ticket_number=ticket.number,
-        at=ctx.at,
-        meta=ctx.meta,
-        command_type=command_type,
-        error=None,
-        reason=None,
-        fingerprint=fingerprint,
-    )
-
-
-def follow_up_key(source_number: int, key: str | None) -> str | None:
-    return f"follow-up:{source_number}:{key}" if key else None

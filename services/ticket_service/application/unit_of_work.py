@@ -1,14 +1,15 @@
 """A batch of changes saved in one store transaction.
 
-Operations stage aggregates here; :meth:`TicketApplication.run` saves them all at once.
-Several commands touching different tickets then cost one transaction (Kafka intake), and a
-ticket touched twice in a batch is loaded once.
+Handlers stage aggregates here; the store (:meth:`TicketApplication.transaction`) saves
+them all at once. Several commands touching different tickets then cost one transaction,
+and a ticket touched twice in a batch is loaded once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -16,23 +17,56 @@ from eventsourcing.domain import Aggregate
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ids import ticket_id_for
 from services.ticket_service.domain.organization import OrganizationDirectory
+from services.ticket_service.domain.policy import AutoClosePolicy
 from services.ticket_service.domain.receipt import Receipt
 from services.ticket_service.domain.ticket import Ticket
 
-if TYPE_CHECKING:
-    from services.ticket_service.application.tickets import TicketApplication
+T = TypeVar("T")
+
+
+class Duplicate(Exception):
+    """The receipt already exists: the operation happened before."""
+
+    def __init__(self, receipt: Receipt) -> None:
+        super().__init__(receipt.key)
+        self.receipt = receipt
+
+
+class NumberTaken(errors.ConcurrencyConflict):
+    """Another writer on the same store took the number this batch wanted."""
+
+
+class DirectoryReader(Protocol):
+    def current(self) -> OrganizationDirectory | None: ...
+
+
+class TicketReader(Protocol):
+    """What a unit of work reads from the store (the ticket application)."""
+
+    @property
+    def organizations(self) -> DirectoryReader: ...
+
+    def get_ticket_by_id(self, ticket_id: UUID, *, number: int | None = None) -> Ticket: ...
+
+    def auto_close_after(self) -> timedelta: ...
+
+    def policy(self) -> AutoClosePolicy | None: ...
 
 
 class UnitOfWork:
+    """What one transaction stages (see the module)."""
+
     def __init__(
         self,
-        app: TicketApplication,
+        app: TicketReader,
         first_number: int,
         renewing: Mapping[str, Receipt] | None = None,
     ) -> None:
         """``renewing``: expired receipts, by key, that this batch renews rather than
         records anew (their ids are taken)."""
         self.app = app
+        self.auto_close_after = app.auto_close_after
+        """The auto-close period in force (a callable: read only when a ticket is solved)."""
         self.renewing: Mapping[str, Receipt] = renewing or {}
         self.staged: dict[UUID, Aggregate] = {}
         self.receipt_keys: list[str] = []
@@ -59,6 +93,10 @@ class UnitOfWork:
             self._directory_read = True
         directory = self._directory
         return directory.organization_for(requester) if directory is not None else None
+
+    def policy(self) -> AutoClosePolicy | None:
+        staged = next((a for a in self.staged.values() if isinstance(a, AutoClosePolicy)), None)
+        return staged or self.app.policy()
 
     def take_number(self) -> int:
         number = self._next_number
@@ -87,3 +125,12 @@ class UnitOfWork:
         """The receipt staged for ``key`` (looked up by key: a receipt's id derives from
         its key, and every command of a batch asks)."""
         return self._receipts.get(key)
+
+    def duplicate(self, key: str) -> Duplicate:
+        """The replay of ``key``, whose receipt this batch already staged."""
+        receipt = self._receipts[key]
+        return Duplicate(receipt)
+
+
+Operation = Callable[[UnitOfWork], T]
+"""A step of a transaction: stages changes in the unit of work, returns its result."""

@@ -244,13 +244,6 @@ class Ticket(Aggregate):
     def is_closed(self) -> bool:
         return self.status == Status.CLOSED
 
-    def is_participant(self, email: str | None) -> bool:
-        """The requester or a CC'd user (case-insensitive)."""
-        if not email:
-            return False
-        email = email.lower()
-        return email == self.requester.lower() or email in (c.lower() for c in self.cc)
-
     def _meta(self, meta: Meta | None) -> Meta:
         return {**(meta or {}), "ticket_number": self.number}
 

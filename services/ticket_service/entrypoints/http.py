@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 from services.logging_setup import configure_logging
 from services.settings import Settings, get_settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import InsecureTokenSettings, TokenPolicy
+from services.ticket_service.bootstrap import create_app
 
 SERVICE = "ticket-http"
 APP_FACTORY = "services.ticket_service.entrypoints.http:create_logged_app"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
 from typing import TextIO
 
 from rich.console import Console
@@ -238,8 +237,3 @@ def render(
         write_table(out, result, policy, color=color)
     else:
         raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
-
-
-def rows_as_text(rows: Iterable[TicketRow]) -> list[list[str]]:
-    """Rows as CSV cells (handy for tests and diffs)."""
-    return [_csv_values(r) for r in rows]

@@ -25,12 +25,14 @@ from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
 from services.settings import Settings
 from services.ticket_service.adapters.event_store import store_env
-from services.ticket_service.application import commands as command_handling
+from services.ticket_service.application import messagebus as command_handling
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import Outcome
+from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
+from tests.fixtures.closing import auto_close
 
 INTERVALS = (1, 2, 7, 100)
 """Snapshot intervals compared with none (0)."""
@@ -211,7 +213,7 @@ def apply(app: TicketApplication, clock: Clock, op: tuple[Any, ...]) -> Any:
             )
             return kafka(app, clock, close)
         ticket = app.get_ticket(target)
-        return ticket_view(app.auto_close(ticket.id, solve_id, ctx))
+        return ticket_view(auto_close(app, ticket.id, solve_id, ctx))
     if kind == "follow_up":
         _, target, route = op
         ctx = clock.ctx(AGENT)

@@ -12,9 +12,9 @@ from contracts import EventAdapter
 from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_command, handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.messagebus import handle_command, handle_commands
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.application.unit_of_work import UnitOfWork
 from services.ticket_service.bootstrap import build_application
@@ -97,7 +97,7 @@ def test_concurrent_updates_one_wins_the_other_conflicts(store_settings: Setting
         uow.stage(ticket)
 
     with pytest.raises(errors.ConcurrencyConflict):
-        first.run(slow_update)
+        first.transaction([slow_update])
     winner = first.get_ticket(number)
     assert (winner.priority, winner.assignee, winner.version) == ("urgent", None, 2)
     first.update_ticket(number, {"assignee": "bob@example.com"}, AGENT)  # retry succeeds

@@ -18,9 +18,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from contracts.events import Event, EventAdapter, TicketClosed
 from services.closer_worker.config import CloserConfig
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import TicketWorkers, run_ticket_workers
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import TicketWorkers, build_application, run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics
 
 PERIOD = "2s"

@@ -11,11 +11,11 @@ from prometheus_client import REGISTRY
 from contracts import Actor, TicketFields
 from contracts.commands import CreateTicket, CreateTicketData
 from contracts.events import CommandRejected, StatusChanged, TicketClosed
+from services.closer_worker.bootstrap import build_worker
 from services.closer_worker.config import CloserConfig
-from services.closer_worker.worker import CloserWorker
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import RequestContext, utcnow
+from services.ticket_service.application.messagebus import handle_commands
 from tests.integration.closer.conftest import TicketStack
 
 AGENT = RequestContext(actor=Actor(role="agent", email="agent@example.com"))
@@ -46,7 +46,7 @@ async def test_solved_ticket_is_closed_by_the_automation_after_the_period(
 ) -> None:
     published_before = sample("helpdesk_closer_closes_published_total")
     late_before = sample("helpdesk_closer_close_lateness_seconds_count")
-    async with CloserWorker(settings, closer_config):
+    async with build_worker(settings, closer_config):
         number = new_ticket(ticket_stack)
         set_status(ticket_stack, number, "solved")
         ticket = ticket_stack.app.get_ticket(number)
@@ -70,7 +70,7 @@ async def test_reopened_ticket_is_not_closed_and_a_new_solve_gets_a_full_period(
     settings: Settings, closer_config: CloserConfig, ticket_stack: TicketStack
 ) -> None:
     app = ticket_stack.app
-    async with CloserWorker(settings, closer_config) as worker:
+    async with build_worker(settings, closer_config) as worker:
         reopened, control = new_ticket(ticket_stack), new_ticket(ticket_stack, "Control")
         set_status(ticket_stack, reopened, "solved")
         set_status(ticket_stack, control, "solved")  # solved together: due together
@@ -123,8 +123,8 @@ async def test_two_workers_close_a_thousand_tickets_exactly_once(
         for i in range(count)
     ]
     async with (
-        CloserWorker(settings, closer_config) as first,
-        CloserWorker(settings, closer_config) as second,
+        build_worker(settings, closer_config) as first,
+        build_worker(settings, closer_config) as second,
     ):
         # one transaction: all due at once (off the loop: the consumers keep heartbeating)
         outcomes = await asyncio.to_thread(handle_commands, app, commands)

@@ -19,12 +19,12 @@ import redis.asyncio as aioredis
 from contracts import Actor
 from contracts.commands import CreateTicket, CreateTicketData
 from services.closer_worker.adapters.redis_timer_store import RedisTimerStore
+from services.closer_worker.bootstrap import build_worker
 from services.closer_worker.config import CloserConfig
 from services.closer_worker.entrypoints.process import rebuild_once
-from services.closer_worker.worker import CloserWorker
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import utcnow
+from services.ticket_service.application.messagebus import handle_commands
 from tests.fixtures.processes import LocalProcess
 from tests.fixtures.redis import redis_url_for
 from tests.integration.closer.conftest import TicketStack, until
@@ -130,7 +130,7 @@ async def test_sigkill_while_holding_leases_loses_no_timer(
                 await asyncio.sleep(0.01)
             proc.wait()
         assert held > 0 and pending > 0
-        async with CloserWorker(settings, config) as survivor:
+        async with build_worker(settings, config) as survivor:
             await ticket_stack.log.wait_until(
                 lambda log: ids <= set(log.closes()), within=WAIT, what="every ticket closed"
             )
@@ -155,7 +155,7 @@ async def test_flushed_redis_is_rebuilt_from_history_and_every_ticket_closes_onc
     config = closer_config.model_copy(update={"rebuild_check_seconds": 3600})
     client = aioredis.Redis.from_url(url)
     try:
-        async with CloserWorker(settings, config) as worker:
+        async with build_worker(settings, config) as worker:
             already = await create_solved(ticket_stack, 50)
             await ticket_stack.log.wait_until(
                 lambda log: already <= set(log.closes()), within=WAIT, what="first batch"
@@ -191,7 +191,7 @@ async def test_a_worker_notices_a_flush_and_rebuilds_by_itself(
     settings = settings.model_copy(update={"redis_url": url})
     client = aioredis.Redis.from_url(url)
     try:
-        async with CloserWorker(settings, closer_config) as worker:
+        async with build_worker(settings, closer_config) as worker:
             ticket_stack.app.default_auto_close_after = settings.auto_close_after * 3
             pending = await create_solved(ticket_stack, 100)
             await until(lambda: _has(worker.store, len(pending)), what="timers scheduled")
@@ -216,7 +216,7 @@ async def test_timers_overdue_while_no_worker_ran_fire_at_once_when_a_worker_sta
     await ticket_stack.workers.relay.wait_caught_up()
     # Let them all become overdue with no closer running.
     await asyncio.sleep(max(0.0, (last_due - utcnow()).total_seconds()) + 0.1)
-    async with CloserWorker(settings, closer_config) as worker:  # empty Redis: rebuilds on start
+    async with build_worker(settings, closer_config) as worker:  # empty Redis: rebuilds on start
         await ticket_stack.log.wait_until(
             lambda log: ids <= set(log.closes()), within=WAIT, what="every ticket closed"
         )

@@ -16,10 +16,9 @@ import pytest
 from contracts.common import Actor, Role
 from services.email_ingest.bootstrap import EmailIngest, run_email_ingest
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics

@@ -15,8 +15,8 @@ from services.email_ingest.adapters.ticket_index import SqliteTicketIndex
 from services.email_ingest.application.ingest import Kind
 from services.mail_store import FileMailStore, PostgresMailStore, mail_store_for
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
+from services.ticket_service.bootstrap import create_app
 from tests.unit.email.fakes import RecordingPublisher, mail
 from tests.unit.http.api_client import REQUESTER, SECRET, Api
 from tests.unit.http.test_mail_downloads import ingest_service, tickets_of, with_attachment

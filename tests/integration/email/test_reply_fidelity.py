@@ -11,8 +11,7 @@ from email.message import EmailMessage
 from fastapi.testclient import TestClient
 
 from services.ticket_service.adapters.http import schemas
-from services.ticket_service.adapters.http.app import create_app
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, create_app
 from tests.integration.email.conftest import EmailStack
 from tests.integration.email.test_email_flow import _new_ticket
 from tests.unit.email.fakes import mail

@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 from services.ticket_service.entrypoints.http import server_options
 
 

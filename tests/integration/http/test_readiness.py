@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 from tests.fixtures.processes import free_port
 from tests.unit.http.api_client import SECRET
 

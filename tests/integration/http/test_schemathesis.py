@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 from tests.integration.http.conftest import Served
 from tests.unit.http.api_client import EMAILS, SECRET
 

@@ -23,9 +23,9 @@ from schemathesis.specs.openapi import checks as openapi_checks
 
 from contracts.common import Role
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
+from services.ticket_service.bootstrap import create_app
 from tests.integration.http.conftest import Served, serve
 from tests.unit.http.api_client import EMAILS, SECRET
 

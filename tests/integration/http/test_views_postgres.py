@@ -53,7 +53,7 @@ def test_views_on_postgres(postgres_database: str) -> None:
 def test_http_api_on_postgres(postgres_database: str) -> None:
     from fastapi.testclient import TestClient
 
-    from services.ticket_service.adapters.http.app import create_app
+    from services.ticket_service.bootstrap import create_app
     from tests.unit.http.api_client import SECRET, Api
 
     settings = Settings(database_url=postgres_database, jwt_secret=SECRET)

@@ -15,10 +15,10 @@ from eventsourcing.persistence import OperationalError
 from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import TicketWorkers, run_ticket_workers
-from services.ticket_service.application.commands import MAX_ATTEMPTS, handle_commands
 from services.ticket_service.application.envelopes import to_envelope
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import MAX_ATTEMPTS, Outcome, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import TicketWorkers, run_ticket_workers
 from services.ticket_service.domain.ids import ticket_id_for
 from services.ticket_service.domain.ticket import Ticket
 from tests.fixtures.kafka import CONSUMER_SETTINGS

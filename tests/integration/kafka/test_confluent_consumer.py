@@ -17,8 +17,8 @@ from typing import Any
 from confluent_kafka import Consumer, KafkaError
 
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import run_ticket_workers
 from tests.integration.kafka.test_relay import open_tickets, stored_event_ids
 
 FAST_GROUP_JOIN = {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000}

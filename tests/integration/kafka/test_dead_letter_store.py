@@ -19,10 +19,9 @@ from contracts.dead_letters import DeadLetter
 from services.cli import app as cli_app
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, create_app
 from tests.integration.kafka.streams import (
     caused_by,
     command,

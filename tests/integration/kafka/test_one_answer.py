@@ -12,11 +12,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, create_app, run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.integration.kafka.streams import command, encode, produce, read_until
 from tests.unit.http.change_paths import (

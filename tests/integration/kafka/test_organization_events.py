@@ -9,10 +9,10 @@ import json
 
 from contracts import Actor, EventAdapter
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application import organizations
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
+from services.ticket_service.bootstrap import run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS
 from tests.integration.kafka.streams import caused_by, command, encode, produce, read_until
 

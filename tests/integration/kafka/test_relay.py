@@ -10,14 +10,13 @@ import pytest
 from prometheus_client import REGISTRY
 
 from contracts import Actor, TicketFields
+from services.kafka_setup import ensure_topics, service_topics
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.relay import EventRelay
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
-from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from tests.fixtures.processes import LocalProcess
 from tests.integration.kafka.conftest import kafka_settings
 from tests.integration.kafka.streams import envelopes, read_count, read_until

@@ -19,10 +19,10 @@ from typer.testing import CliRunner
 
 from contracts import Actor, TicketFields
 from services.cli import app as cli
+from services.kafka_setup import ensure_topics, service_topics
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.parked import ParkedStore
 from services.ticket_service.adapters.kafka.relay import EventRelay
-from services.ticket_service.adapters.kafka.topics import ensure_topics, service_topics
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
 from tests.integration.kafka.streams import envelopes, read_count

@@ -13,9 +13,8 @@ from pathlib import Path
 from contracts import Actor, TicketFields
 from services.outbound_mail.adapters.sqlite_store import FILE_NAME, SqliteNotificationStore
 from services.settings import Settings
-from services.ticket_service.adapters.kafka.runtime import run_ticket_workers
 from services.ticket_service.application.context import RequestContext
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics
 from tests.fixtures.smtp_relay import SmtpRelay
 from tests.integration.outbound_mail.conftest import until

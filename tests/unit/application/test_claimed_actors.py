@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from contracts.commands import COMMAND_TYPES, CommandAdapter
 from contracts.common import Role
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 from services.ticket_service.domain import errors

@@ -16,8 +16,8 @@ from contracts.dead_letters import DeadLetter
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.intake import CommandIntake
 from services.ticket_service.application.collector import collector_paused
-from services.ticket_service.application.commands import handle_commands
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import Outcome, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 from tests.unit.kafka.test_intake_acks import Message, Record
 
@@ -66,13 +66,13 @@ def test_resumed_after_an_error() -> None:
 
 def test_a_batch_runs_paused(app: TicketApplication, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
-    run_batch = app.run_batch
+    transaction = app.transaction
 
-    def spy(ops: Sequence[object]) -> list[object]:
+    def spy(ops: Sequence[object], **kwargs: object) -> list[object]:
         seen.append(gc.isenabled())
-        return run_batch(ops)  # type: ignore[arg-type]
+        return transaction(ops, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(app, "run_batch", spy)
+    monkeypatch.setattr(app, "transaction", spy)
     outcomes = handle_commands(app, [create(), create()])
     assert [o.ok for o in outcomes] == [True, True]
     assert seen == [False]

@@ -22,8 +22,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, precon
 from contracts import commands as cmd
 from contracts.common import Actor, TicketFields
 from services.ticket_service.application import organizations
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.context import RequestContext
+from services.ticket_service.application.messagebus import handle_commands
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.free_mail import is_free_mail

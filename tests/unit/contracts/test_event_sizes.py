@@ -24,9 +24,9 @@ from contracts.events import EVENT_TYPES
 from services.settings import Settings
 from services.ticket_service.adapters.http.auth import InvalidToken, decode_token, mint_token
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
-from services.ticket_service.application.commands import handle_command
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.messagebus import handle_command
 from services.ticket_service.application.organizations import (
     change_organization,
     create_organization,

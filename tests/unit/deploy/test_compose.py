@@ -338,3 +338,33 @@ def test_the_mail_store_is_postgresql_for_writer_and_readers() -> None:
         env = environment(SERVICES[name])
         assert env["HELPDESK_DATABASE_URL"].startswith("postgresql://"), name
         assert "HELPDESK_MAIL_STORE_DIR" not in env, name
+
+
+def test_kafka_init_creates_the_topics_as_the_services_would() -> None:
+    """One source of each topic's partitions: kafka-init reads the variables the services'
+    own topic set-up reads (services/kafka_setup.py), from the same environment block."""
+    from services.kafka_setup import service_topics
+
+    init = SERVICES["kafka-init"]
+    script = interpolate(" ".join(init["command"]))
+    env = environment(init)
+    creates = re.findall(r'--topic "\$(\w+)" .*?--partitions "\$(\w+)"', script, re.S)
+    assert sorted(creates) == [
+        ("HELPDESK_TOPIC_COMMANDS", "HELPDESK_KAFKA_PARTITIONS"),
+        ("HELPDESK_TOPIC_DEAD_LETTER", "HELPDESK_KAFKA_DEAD_LETTER_PARTITIONS"),
+        ("HELPDESK_TOPIC_EVENTS", "HELPDESK_KAFKA_PARTITIONS"),
+    ]
+    settings = Settings(
+        **{
+            k.removeprefix("HELPDESK_").lower(): v
+            for k, v in env.items()
+            if k.startswith(("HELPDESK_TOPIC_", "HELPDESK_KAFKA_"))
+        }
+    )
+    expected = service_topics(settings)
+    assert {env[topic]: int(env[partitions]) for topic, partitions in creates} == expected
+    for name in HELPDESK_SERVICES:
+        service_env = environment(SERVICES[name])
+        if "HELPDESK_KAFKA_BOOTSTRAP" in service_env:
+            for key in ("HELPDESK_KAFKA_PARTITIONS", "HELPDESK_KAFKA_DEAD_LETTER_PARTITIONS"):
+                assert service_env.get(key) == env[key], (name, key)

@@ -13,6 +13,7 @@ from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
+from tests.fixtures.closing import auto_close
 
 STATUSES = ["new", "open", "pending", "on_hold", "solved", "closed"]
 ROLES = ["agent", "supervisor", "admin", "owner", "requester", "integration"]
@@ -115,7 +116,7 @@ class TicketLifecycle(RuleBasedStateMachine):
             solve_id = ticket.solve_id + solve_offset
             self.check(
                 number,
-                lambda: self.app.auto_close(ticket.id, solve_id, self.ctx("automation")),
+                lambda: auto_close(self.app, ticket.id, solve_id, self.ctx("automation")),
             )
 
     @rule(target=tickets, number=tickets, role=st.sampled_from(ROLES))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from contracts.commands import AddComment, CreateTicket, FollowUpRequested
+from contracts.commands import AddComment, CreateFollowUp, CreateTicket
 from contracts.common import Channel, Role, Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
@@ -78,8 +78,8 @@ async def test_closed_ticket_makes_follow_up_requested(
     outcome = await service.ingest(raw)
     assert outcome.kind == Kind.FOLLOW_UP
     [command] = publisher.published
-    assert isinstance(command, FollowUpRequested)
-    assert (command.ticket_number, command.data.message_id) == (2, "<r@example.com>")
+    assert isinstance(command, CreateFollowUp)
+    assert (command.ticket_number, command.data.source_key) == (2, "<r@example.com>")
 
 
 async def test_same_message_id_is_handed_on_once(

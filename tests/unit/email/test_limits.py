@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from contracts import limits
-from contracts.commands import AddComment, CommandAdapter, CreateTicket, FollowUpRequested
+from contracts.commands import AddComment, CommandAdapter, CreateFollowUp, CreateTicket
 from contracts.common import Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
@@ -58,7 +58,7 @@ async def test_huge_mail_makes_commands_within_the_limits(tmp_path: Path) -> Non
     create, reply, follow_up = publisher.published
     assert isinstance(create, CreateTicket)
     assert isinstance(reply, AddComment)
-    assert isinstance(follow_up, FollowUpRequested)
+    assert isinstance(follow_up, CreateFollowUp)
     assert len(create.data.subject) <= limits.SUBJECT_MAX
     assert len(create.data.description) <= limits.TEXT_MAX
     assert len(reply.data.body) <= limits.TEXT_MAX

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.commands import AddComment, CreateTicket, FollowUpRequested
+from contracts.commands import AddComment, CreateFollowUp, CreateTicket
 from contracts.common import Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
@@ -128,7 +128,7 @@ async def test_genuine_reply_comments_and_closed_ticket_follows_up(
         Kind.REPLIED
     )
     assert (await service.ingest(forged(PASS, subject="[#8]"))).kind == Kind.FOLLOW_UP
-    assert [type(c) for c in publisher.published] == [AddComment, FollowUpRequested]
+    assert [type(c) for c in publisher.published] == [AddComment, CreateFollowUp]
 
 
 async def test_display_name_trick_is_not_attributed_to_the_requester(
@@ -349,7 +349,7 @@ def test_only_proven_or_released_mail_acts_on_a_ticket_and_only_once(
                     released.add(str(entry.message_id))
                 else:
                     reject(queue, entry.id, by="admin")
-        acting = [c for c in publisher.published if isinstance(c, AddComment | FollowUpRequested)]
+        acting = [c for c in publisher.published if isinstance(c, AddComment | CreateFollowUp)]
         mids = [c.correlation_id for c in acting]
         assert len(mids) == len(set(mids))  # once per Message-ID
         for command in acting:

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 from tests.unit.http.api_client import SECRET, Api
 
 

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from starlette.types import ASGIApp, Message
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
+from services.ticket_service.bootstrap import create_app
 from tests.unit.http.api_client import SECRET
 
 LIMIT = 64 * 1024

@@ -1,5 +1,6 @@
 """Follow-ups through every channel (design §3): agent API, integration API, help center,
-and email (a ``FollowUpRequested`` command, as email ingest publishes it).
+and email (a ``CreateFollowUp`` command with the Message-ID as ``source_key``, as email ingest
+publishes it).
 
 Each: fields copied, subject and description reference the original, ``Location`` points
 at the new ticket, the original's version and history are unchanged, and the same
@@ -15,8 +16,8 @@ from uuid import uuid4
 import pytest
 from httpx import Response
 
-from contracts import Actor, FollowUpRequested
-from services.ticket_service.application.commands import handle_command
+from contracts import Actor, CreateFollowUp
+from services.ticket_service.application.messagebus import handle_command
 from tests.unit.http.api_client import CC, REQUESTER, Api
 
 COPIED = ("form", "requester", "cc", "assignee", "division", "priority")
@@ -52,12 +53,12 @@ def via_help_center(api: Api, number: int, body: str, key: str) -> Response:
 def via_email(api: Api, number: int, body: str, key: str) -> Response:
     """Email ingest's command, applied by the ticket service; then read over HTTP."""
     services = api.client.app.state.services.get()  # type: ignore[attr-defined]
-    command = FollowUpRequested(
+    command = CreateFollowUp(
         command_id=uuid4(),
         ticket_number=number,
         issued_at=datetime.now(UTC),
         actor=Actor(role="requester", email=REQUESTER),
-        data={"body": body, "message_id": f"<{key}@mail.example.com>", "sender": REQUESTER},
+        data={"body": body, "channel": "email", "source_key": f"<{key}@mail.example.com>"},
     )
     outcome = handle_command(services.tickets, command)
     assert outcome.ok, outcome

@@ -1,5 +1,5 @@
-"""Requesters and CCs on intranet and special-use domains are taken by the HTTP API (both
-the fast lane and FastAPI's routes); syntax errors are a 422 problem document."""
+"""Requesters and CCs on intranet and special-use domains are taken by the HTTP API;
+syntax errors are a 422 problem document."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from contracts.common import Actor
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.ticket_service.application.tickets import SNAPSHOT_INTERVAL
+from tests.fixtures.closing import auto_close
 from tests.unit.http.api_client import REQUESTER, Api
 
 COMMENTS = 150
@@ -49,7 +50,7 @@ def test_a_long_ticket_changes_status_solves_closes_and_is_followed_up(api: Api)
         actor=Actor(role="automation", sub="closer"),
         at=max(utcnow(), solve.auto_close_due_at + timedelta(seconds=1)),
     )
-    tickets.auto_close(ticket_id, solve.solve_id, automation)  # the closer's CloseTicket path
+    auto_close(tickets, ticket_id, solve.solve_id, automation)  # the closer's CloseTicket path
     after = api.client.get(f"/api/v1/tickets/{number}", headers=agent)
     assert (after.status_code, after.json()["status"]) == (200, "closed"), after.text
     assert after.json()["version"] > COMMENTS + 5

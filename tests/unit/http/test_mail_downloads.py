@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from contracts.commands import AddComment, CreateTicket, FollowUpRequested
+from contracts.commands import AddComment, CreateFollowUp, CreateTicket
 from contracts.common import Status
 from services.email_ingest.adapters.quarantine_files import FileQuarantine
 from services.email_ingest.adapters.suspended_files import FileSuspendedQueue
@@ -22,8 +22,8 @@ from services.email_ingest.application.ingest import IngestService, Kind
 from services.email_ingest.domain.addresses import SupportAddress
 from services.mail_store import FileMailStore, mail_store_for
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
+from services.ticket_service.bootstrap import create_app
 from tests.unit.email.fakes import SUPPORT, RecordingPublisher, add_ticket, mail
 from tests.unit.http.api_client import OTHER, REQUESTER, SECRET, Api
 
@@ -208,7 +208,7 @@ async def test_the_mail_that_opened_a_ticket_or_follow_up_downloads_byte_for_byt
         late_mail = mail(sender=REQUESTER, subject=f"Re: [#{raced}] Printer on fire", body="Hi")
         assert (await ingest.ingest(late_mail)).kind == Kind.REPLIED
         created, followed, late = publisher.published
-        assert isinstance(created, CreateTicket) and isinstance(followed, FollowUpRequested)
+        assert isinstance(created, CreateTicket) and isinstance(followed, CreateFollowUp)
         assert isinstance(late, AddComment)
         for command, raw in ((created, new_mail), (followed, follow_mail), (late, late_mail)):
             assert command.data.original is not None

@@ -1,6 +1,5 @@
 """No 500 from input: numbers in request text are ASCII digits, bodies are JSON of a sane
-depth, and what is not is a 4xx problem document — on every route that reads it, through
-FastAPI and through the fast lane alike."""
+depth, and what is not is a 4xx problem document — on every route that reads it."""
 
 from __future__ import annotations
 
@@ -15,8 +14,8 @@ from hypothesis import strategies as st
 
 from services.settings import Settings
 from services.ticket_service.adapters.http import json_body
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.numerals import ascii_number
+from services.ticket_service.bootstrap import create_app
 from tests.unit.http.api_client import SECRET, Api
 from tests.unit.http.route_callers import allowed_role, filled_path
 
@@ -27,13 +26,13 @@ LATIN_1 = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_
 """What an HTTP header value can carry (servers decode header bytes as latin-1)."""
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["fast lane", "routes"])
+@pytest.fixture(scope="module")
 def apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The app with and without the fast lane, with one ticket of each kind the routes
+    """The app, with one ticket of each kind the routes
     need: #1 active, #2 closed (requester ann@example.com)."""
     data_dir: Path = tmp_path_factory.mktemp("malformed")
     settings_ = Settings(data_dir=data_dir, jwt_secret=SECRET)
-    with TestClient(create_app(settings_, fast_lane=request.param)) as client:
+    with TestClient(create_app(settings_)) as client:
         api = Api(client, settings_)
         api.create()
         api.closed_ticket()

@@ -18,12 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.adapters.kafka.command_records import PoisonMessage, decode_command
-from services.ticket_service.application.commands import handle_command
+from services.ticket_service.application.messagebus import handle_command
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
+from services.ticket_service.bootstrap import build_application, create_app
 from services.ticket_service.domain.ticket import UPDATABLE_FIELDS
 from tests.unit.http.api_client import SECRET
 from tests.unit.http.change_paths import (

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 from tests.unit.http.api_client import SECRET, Api
 from tests.unit.http.route_callers import allowed_role, filled_path
 
@@ -25,11 +25,11 @@ WRONG: dict[str, list[Any]] = {
 """Values of another JSON type, per schema type, that must be refused."""
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["fast lane", "routes"])
+@pytest.fixture(scope="module")
 def apps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     data_dir: Path = tmp_path_factory.mktemp("strict")
     settings_ = Settings(data_dir=data_dir, jwt_secret=SECRET)
-    with TestClient(create_app(settings_, fast_lane=request.param)) as client:
+    with TestClient(create_app(settings_)) as client:
         api = Api(client, settings_)
         api.create()
         yield api

@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 from services.cli import app as cli
 from services.local_jwt_secret import local_secret, secret_path, stack_secret
 from services.settings import BUILTIN_JWT_SECRET, BUILTIN_JWT_SECRETS, Settings, get_settings
-from services.ticket_service.adapters.http.app import create_app
 from services.ticket_service.adapters.http.auth import (
     InsecureTokenSettings,
     TokenPolicy,
     decode_token,
 )
+from services.ticket_service.bootstrap import create_app
 from services.ticket_service.entrypoints.http import refuse_insecure_tokens
 from tests.unit.http.api_client import SECRET
 

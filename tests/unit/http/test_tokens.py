@@ -1,6 +1,6 @@
 """Bearer tokens: ``exp`` required and bounded, a non-empty ``sub``, ``iss``/``aud`` when
 configured, keys chosen by ``kid``; every refusal is a 401 in our own words, on FastAPI's
-routes and on the fast lane alike."""
+routes, reads and commands alike."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.settings import Settings
-from services.ticket_service.adapters.http.app import create_app
+from services.ticket_service.bootstrap import create_app
 
 PRIMARY = "primary-secret-primary-secret-primary-secret-0123"
 ROTATED = "rotated-secret-rotated-secret-rotated-secret-4567"
@@ -152,9 +152,9 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 def call(client: TestClient, where: str, token: str) -> Any:
     headers = {"Authorization": f"Bearer {token}"}
-    if where == "FastAPI route":
+    if where == "a read":
         return client.get("/api/v1/views/all?limit=1", headers=headers)
-    body = {"subject": "s", "requester": "ann@example.com"}  # the fast lane's create
+    body = {"subject": "s", "requester": "ann@example.com"}  # a command
     return client.post("/api/v1/tickets", json=body, headers=headers)
 
 
@@ -179,7 +179,7 @@ def library_messages(token: str) -> set[str]:
 @settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(draft=drafts, where=st.sampled_from(["FastAPI route", "fast lane"]))
+@given(draft=drafts, where=st.sampled_from(["a read", "a command"]))
 def test_a_token_is_let_in_exactly_when_the_rules_allow(
     client: TestClient, draft: Draft, where: str
 ) -> None:
@@ -223,7 +223,7 @@ def test_each_rule_refuses_on_its_own(
 ) -> None:
     from dataclasses import replace
 
-    r = call(client, "FastAPI route", replace(GOOD, **change).token())
+    r = call(client, "a read", replace(GOOD, **change).token())
     assert r.status_code == 401
     assert detail in r.json()["detail"]
 
@@ -232,8 +232,8 @@ def test_the_good_token_and_the_rotated_key_are_let_in(client: TestClient) -> No
     from dataclasses import replace
 
     for draft in (GOOD, replace(GOOD, key="rotated, its kid")):
-        assert call(client, "FastAPI route", draft.token()).status_code == 200
-        assert call(client, "fast lane", draft.token()).status_code == 201
+        assert call(client, "a read", draft.token()).status_code == 200
+        assert call(client, "a command", draft.token()).status_code == 201
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from uuid import uuid4
 from contracts.commands import CommandAdapter
 from contracts.common import Actor
 from services.settings import Settings
-from services.ticket_service.application.commands import handle_commands
 from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.messagebus import handle_commands
 from services.ticket_service.bootstrap import build_application
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "events.md"

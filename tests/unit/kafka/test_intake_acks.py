@@ -14,8 +14,8 @@ from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.intake import CommandIntake
-from services.ticket_service.application.commands import handle_commands
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import Outcome, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 
 

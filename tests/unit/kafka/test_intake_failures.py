@@ -26,7 +26,7 @@ from services.ticket_service.adapters.event_store import SQLITE_FILE
 from services.ticket_service.adapters.kafka import intake as intake_module
 from services.ticket_service.adapters.kafka.intake import CommandIntake
 from services.ticket_service.adapters.metrics import INTAKE_COMMANDS
-from services.ticket_service.application import commands as command_handling
+from services.ticket_service.application import messagebus as command_handling
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
 from services.ticket_service.domain.ticket import Ticket

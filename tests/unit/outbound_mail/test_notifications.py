@@ -122,3 +122,19 @@ def test_references_keep_the_root_and_the_latest_ids() -> None:
     assert state is not None and len(state.message_ids) == 20
     assert state.message_ids[0] == "<root@x.org>"
     assert mails[-1].message_id == state.message_ids[-1]
+
+
+def test_retry_delays_double_up_to_the_cap() -> None:
+    from services.outbound_mail.domain.retry import retry_delay
+
+    def top(low: float, high: float) -> float:
+        return high
+
+    assert [retry_delay(n, cap=1.0, uniform=top) for n in (1, 2, 3, 4, 5)] == [
+        0.2,
+        0.4,
+        0.8,
+        1.0,
+        1.0,
+    ]
+    assert 0.05 <= retry_delay(1, base=0.1) <= 0.1

@@ -20,6 +20,7 @@ from services.ticket_service.sla.facts import Fact
 from services.ticket_service.sla.policy import SlaPolicy
 from services.ticket_service.sla.render import render
 from services.ticket_service.sla.sources.store import store_facts
+from tests.fixtures.closing import auto_close
 
 AGENT = Actor(role="agent", email="agent@example.com")
 REQUESTER_EMAIL = "requester@example.com"
@@ -83,7 +84,7 @@ class History:
 
     def auto_close(self, number: int, at: datetime) -> None:
         ticket = self.app.get_ticket(number)
-        self.app.auto_close(ticket_id_for(number), ticket.solve_id, self.ctx(AUTOMATION, at))
+        auto_close(self.app, ticket_id_for(number), ticket.solve_id, self.ctx(AUTOMATION, at))
 
     def follow_up(self, number: int, at: datetime) -> int:
         return self.app.create_follow_up(

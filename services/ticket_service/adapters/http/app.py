@@ -1,4 +1,5 @@
-"""The FastAPI application factory of the ticket service."""
+"""The FastAPI application of the ticket service, around an application factory it is given
+(:func:`services.ticket_service.bootstrap.create_app` wires it from settings)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from services.settings import Settings, get_settings
+from services.settings import Settings
 from services.ticket_service.adapters.http import (
     problems,
     routes_dead_letters,
@@ -27,14 +28,12 @@ from services.ticket_service.adapters.http import (
 from services.ticket_service.adapters.http.body_limit import BodyLimit
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
 from services.ticket_service.adapters.http.docs_ui import install_docs
-from services.ticket_service.adapters.http.fast_lane import FastLane
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.middleware import ObservabilityMiddleware
 from services.ticket_service.adapters.http.openapi_headers import declare_response_headers
 from services.ticket_service.adapters.http.openapi_links import add_links
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application
 
 TITLE = "Helpdesk ticket service"
 VERSION = "1.0.0"
@@ -50,22 +49,9 @@ logs, configures no OpenTelemetry provider, and asking the global providers whet
 configured costs every request several environment look-ups."""
 
 
-def create_app(
-    settings: Settings | None = None,
-    application: TicketApplication | Callable[[], TicketApplication] | None = None,
-    *,
-    fast_lane: bool = True,
-) -> FastAPI:
-    """``application``: an existing application, a factory, or None (built from settings
-    on first use). ``fast_lane``: serve well-formed creates and updates without FastAPI's
-    routing and dependency machinery (:mod:`.fast_lane`; same responses)."""
-    settings = settings or get_settings()
-    if isinstance(application, TicketApplication):
-        instance = application
-        factory: Callable[[], TicketApplication] = lambda: instance  # noqa: E731
-    else:
-        factory = application or (lambda: build_application(settings))
-    holder = ServiceHolder(settings, factory)
+def build_http_app(settings: Settings, application: Callable[[], TicketApplication]) -> FastAPI:
+    """``application`` makes the application on first use (at start-up)."""
+    holder = ServiceHolder(settings, application)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -95,8 +81,6 @@ def create_app(
     for router in (routes_health.router, *API_ROUTERS):
         app.include_router(router)
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
-    if fast_lane:
-        app.add_middleware(FastLane)  # added first: it runs inside the observability layer
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)  # before any reading
     app.add_middleware(ObservabilityMiddleware)
     check_role_table()
@@ -161,7 +145,13 @@ def check_role_table(routers: Iterable[APIRouter] = API_ROUTERS) -> None:
 
 
 def openapi_json() -> str:
-    """The committed form of the OpenAPI document (``docs/openapi.json``)."""
+    """The committed form of the OpenAPI document (``docs/openapi.json``): the document
+    needs no application, so none is made."""
     import json
 
-    return json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True) + "\n"
+    document = build_http_app(Settings(), _no_application).openapi()
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def _no_application() -> TicketApplication:
+    raise RuntimeError("the OpenAPI document is made without an application")

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from services.ticket_service.adapters.http.auth import Claims
 from services.ticket_service.application.organization_index import OrganizationIndex
+from services.ticket_service.domain.participants import is_participant
 
 
 class Audience(StrEnum):
@@ -40,8 +41,7 @@ def audience(
     viewer_org: str | None,
 ) -> Audience:
     """``organization_id``: the ticket's; ``viewer_org``: :func:`viewer_organization`."""
-    email = (claims.email or "").lower()
-    if email and (email == requester.lower() or email in (c.lower() for c in cc)):
+    if is_participant(claims.email, requester, cc):
         return Audience.PARTICIPANT
     if viewer_org is not None and organization_id is not None and viewer_org == organization_id:
         return Audience.ORGANIZATION

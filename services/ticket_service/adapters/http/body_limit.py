@@ -1,6 +1,6 @@
 """Request bodies larger than ``HELPDESK_MAX_BODY_BYTES`` are refused (413) before any work.
 
-A plain ASGI middleware in front of the fast lane and FastAPI, so a refused body is never
+A plain ASGI middleware in front of FastAPI, so a refused body is never
 read into memory whole, parsed, or looked at for a token:
 
 * a ``Content-Length`` above the limit is answered at once; nothing of the body is read;

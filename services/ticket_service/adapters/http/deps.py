@@ -30,7 +30,8 @@ from services.ticket_service.adapters.metrics import HTTP_GROUP_COMMANDS, HTTP_G
 from services.ticket_service.adapters.read_models.projector import TicketViews
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.group_commit import GroupCommitter
-from services.ticket_service.application.tickets import Operation, TicketApplication
+from services.ticket_service.application.messagebus import Outcome, Submission
+from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.domain import errors
 
 T = TypeVar("T")
@@ -61,7 +62,7 @@ class ServiceHolder:
             with self._lock:
                 if self._services is None:
                     app = self._factory()
-                    commits = GroupCommitter(app, on_commit=count_group_commit)
+                    commits = GroupCommitter(app.bus, on_commit=count_group_commit)
                     self._services = Services(
                         self.settings,
                         app,
@@ -107,8 +108,7 @@ class Authorize(HTTPBearer):
 
 def authorized_claims(authorization: str | None, tokens: TokenPolicy, operation: str) -> Claims:
     """The caller's claims from the ``Authorization`` header, if the role table lets the
-    caller call ``operation``; else the 401/403 problem (used by :class:`Authorize` and
-    by the fast lane)."""
+    caller call ``operation``; else the 401/403 problem (:class:`Authorize`)."""
     scheme, token = get_authorization_scheme_param(authorization)
     if scheme.lower() != "bearer" or not token:
         raise ProblemError(401, "not_authenticated", "A Bearer token is required.")
@@ -156,16 +156,21 @@ async def call(fn: Callable[..., T], *args: Any, follow_up_url: str | None = Non
         raise _closed(error, follow_up_url) from None
 
 
-async def grouped(
-    svc: Services, op: Operation[T], alone: Callable[[], T], *, follow_up_url: str | None = None
-) -> T:
-    """Like :func:`call`, for a command that may share a store transaction with concurrent
-    requests (:mod:`~services.ticket_service.application.group_commit`); ``alone`` is the
-    same command on its own."""
-    try:
-        return await svc.commits.submit(op, alone)
-    except errors.TicketClosed as error:
-        raise _closed(error, follow_up_url) from None
+async def submit(
+    svc: Services, submission: Submission, *, follow_up_url: str | None = None
+) -> Outcome:
+    """Hand a request's command to the bus, sharing a store transaction with concurrent
+    requests (:mod:`~services.ticket_service.application.group_commit`); the rules' refusal
+    is raised (the app's handlers answer it), a closed ticket's with where the follow-up is
+    created."""
+    outcome = await svc.commits.submit(submission)
+    if isinstance(outcome.error, errors.TicketClosed):
+        raise _closed(outcome.error, follow_up_url)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.failure is not None:
+        raise outcome.failure
+    return outcome
 
 
 def _closed(error: errors.TicketClosed, follow_up_url: str | None) -> ProblemError:

@@ -1,5 +1,4 @@
-"""Request bodies as JSON, with a nesting limit, on both paths into the routes (FastAPI's
-and the fast lane's).
+"""Request bodies as JSON, with a nesting limit.
 
 A body nested deeper than :data:`MAX_DEPTH` (arrays and objects, the body itself being
 level 1) is refused like unparseable JSON (400 ``invalid_json``): no field of the API needs

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from contracts import commands as cmd
 from contracts.common import Channel
 from services.ticket_service.adapters.http import presenters, schemas
 from services.ticket_service.adapters.http.audience import (
@@ -24,6 +25,7 @@ from services.ticket_service.adapters.http.deps import (
     call,
     context,
     services_of,
+    submit,
 )
 from services.ticket_service.adapters.http.hints import help_center_follow_up_url
 from services.ticket_service.adapters.http.json_body import JSONRoute
@@ -31,6 +33,8 @@ from services.ticket_service.adapters.http.problems import ProblemError, documen
 from services.ticket_service.adapters.http.routes_tickets import (
     IdempotencyKey,
     Number,
+    comment_data,
+    follow_up_data,
     follow_up_fingerprint,
     scoped_key,
 )
@@ -40,6 +44,7 @@ from services.ticket_service.adapters.http.routes_views import (
     parse_cursor,
 )
 from services.ticket_service.adapters.read_models.projector import Page
+from services.ticket_service.application.messagebus import FromRequest, Submission
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
@@ -143,18 +148,14 @@ async def comment_request(
 ) -> schemas.RequestDetail:
     """Reply on the request (pending/solved goes back to open); closed → 409."""
     svc = services_of(request)
-
-    def reply() -> Ticket:
-        as_participant(svc, number, claims)
-        return svc.tickets.add_comment(
-            number,
-            context(request, claims),
-            body=comment.body,
-            public=True,
-            channel=Channel.HELP_CENTER,
-        )
-
-    ticket = await call(reply, follow_up_url=follow_up_url(number))
+    await call(as_participant, svc, number, claims)
+    ctx = context(request, claims)
+    command = cmd.AddComment.model_construct(
+        **ctx.command_head(number),
+        data=comment_data(comment.body, public=True, channel=Channel.HELP_CENTER),
+    )
+    outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
+    ticket = outcome.unwrap()
     return presenters.request_detail(ticket, Audience.PARTICIPANT)
 
 
@@ -178,18 +179,11 @@ async def follow_up_request(
     key = scoped_key(claims, idempotency_key)
     message = body.body if body else ""
     digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
-
-    def follow_up() -> Ticket:
-        as_participant(svc, number, claims)
-        return svc.tickets.create_follow_up(
-            number,
-            context(request, claims),
-            body=message,
-            channel=Channel.HELP_CENTER,
-            idempotency_key=key,
-            fingerprint=digest,
-        )
-
-    ticket = await call(follow_up)
+    await call(as_participant, svc, number, claims)
+    ctx = context(request, claims)
+    command = cmd.CreateFollowUp.model_construct(
+        **ctx.command_head(number), data=follow_up_data(message, channel=Channel.HELP_CENTER)
+    )
+    ticket = (await submit(svc, Submission(command, ctx, FromRequest(key, digest)))).unwrap()
     response.headers["Location"] = f"/helpcenter/v1/requests/{ticket.number}"
     return presenters.request_detail(ticket, Audience.PARTICIPANT)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from contracts import commands as cmd
 from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
 from services.ticket_service.adapters.http import idempotency, presenters, schemas
 from services.ticket_service.adapters.http.auth import Claims
@@ -16,8 +17,8 @@ from services.ticket_service.adapters.http.deps import (
     Services,
     call,
     context,
-    grouped,
     services_of,
+    submit,
 )
 from services.ticket_service.adapters.http.hints import agent_follow_up_url, hint_for
 from services.ticket_service.adapters.http.json_body import JSONRoute
@@ -26,6 +27,7 @@ from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, Proble
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.messagebus import FromRequest, Submission
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
@@ -59,7 +61,7 @@ def follow_up_fingerprint(path: str, message: str) -> str:
     return idempotency.fingerprint("POST", path, {"body": message})
 
 
-def channel_of(claims: Claims) -> str:
+def channel_of(claims: Claims) -> Channel:
     return Channel.INTEGRATION if claims.role == Role.INTEGRATION else Channel.AGENT
 
 
@@ -136,23 +138,19 @@ async def create_command(
     idempotency_key: str | None,
     ctx: RequestContext,
 ) -> Ticket:
-    """The command behind ``POST /api/v1/tickets`` (also run by the fast lane)."""
+    """The command behind ``POST /api/v1/tickets``."""
     key = scoped_key(claims, idempotency_key)
-    channel = channel_of(claims)
     digest = (
         idempotency.fingerprint("POST", TICKETS_PATH, fields.model_dump(mode="json"))
         if key
         else None
     )
-    return await grouped(
-        svc,
-        svc.tickets.create_ticket_op(
-            fields, ctx, channel=channel, idempotency_key=key, fingerprint=digest
-        ),
-        lambda: svc.tickets.create_ticket(
-            fields, ctx, channel=channel, idempotency_key=key, fingerprint=digest
-        ),
+    data = cmd.CreateTicketData.model_construct(
+        **dict(fields), channel=channel_of(claims), attachments=[], original=None
     )
+    command = cmd.CreateTicket.model_construct(**ctx.command_head(), data=data)
+    outcome = await submit(svc, Submission(command, ctx, FromRequest(key, digest)))
+    return outcome.unwrap()
 
 
 async def created_response(svc: Services, ticket: Ticket, claims: Claims) -> Response:
@@ -215,20 +213,19 @@ async def update_command(
     if_match: str | None,
     ctx: RequestContext,
 ) -> Ticket:
-    """The command behind ``PATCH /api/v1/tickets/{number}`` (also run by the fast lane)."""
+    """The command behind ``PATCH /api/v1/tickets/{number}``."""
     expected = parse_if_match(if_match)
-    wanted = change_dict(changes)
+    command = cmd.UpdateTicket.model_construct(
+        **ctx.command_head(number),
+        data=cmd.UpdateTicketData.model_construct(changes=changes, expected_version=expected),
+    )
     try:
-        return await grouped(
-            svc,
-            svc.tickets.update_ticket_op(number, wanted, ctx, expected_version=expected),
-            lambda: svc.tickets.update_ticket(number, wanted, ctx, expected_version=expected),
-            follow_up_url=follow_up_url(number),
-        )
+        outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
     except errors.ConcurrencyConflict as conflict:
         if expected is None:
             raise
         raise ProblemError(412, conflict.code, conflict.message) from None
+    return outcome.unwrap()
 
 
 async def updated_response(svc: Services, ticket: Ticket, claims: Claims) -> Response:
@@ -250,16 +247,13 @@ async def add_comment(
 ) -> Response:
     """Add to the conversation; a closed ticket takes no more comments (409)."""
     svc = services_of(request)
-    ticket = await call(
-        lambda: svc.tickets.add_comment(
-            number,
-            context(request, claims),
-            body=comment.body,
-            public=comment.public,
-            channel=channel_of(claims),
-        ),
-        follow_up_url=follow_up_url(number),
+    ctx = context(request, claims)
+    command = cmd.AddComment.model_construct(
+        **ctx.command_head(number),
+        data=comment_data(comment.body, public=comment.public, channel=channel_of(claims)),
     )
+    outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
+    ticket = outcome.unwrap()
     return await present(svc, ticket, claims, status_code=201)
 
 
@@ -283,16 +277,11 @@ async def create_follow_up(
     key = scoped_key(claims, idempotency_key)
     message = body.body if body else ""
     digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
-    ticket = await call(
-        lambda: svc.tickets.create_follow_up(
-            number,
-            context(request, claims),
-            body=message,
-            channel=channel_of(claims),
-            idempotency_key=key,
-            fingerprint=digest,
-        )
+    ctx = context(request, claims)
+    command = cmd.CreateFollowUp.model_construct(
+        **ctx.command_head(number), data=follow_up_data(message, channel=channel_of(claims))
     )
+    ticket = (await submit(svc, Submission(command, ctx, FromRequest(key, digest)))).unwrap()
     return await present(svc, ticket, claims, status_code=201, headers=created(ticket))
 
 
@@ -336,27 +325,54 @@ async def bulk_update(
             "automatically after staying solved.",
         )
     ctx = context(request, claims)
-
-    def apply_all() -> list[schemas.BulkResult]:
-        results = []
-        for number in dict.fromkeys(bulk.numbers):
-            try:
-                ticket = svc.tickets.update_ticket(number, changes, ctx)
-            except errors.DomainError as error:
-                results.append(
-                    schemas.BulkResult(
-                        number=number,
-                        ok=False,
-                        error=schemas.BulkError(
-                            status=DOMAIN_STATUS.get(type(error), 409),
-                            code=error.code,
-                            detail=error.message,
-                            hint=hint_for(error, path="/api/"),
-                        ),
-                    )
+    numbers = list(dict.fromkeys(bulk.numbers))
+    data = cmd.UpdateTicketData.model_construct(changes=bulk.changes, expected_version=None)
+    submissions = [
+        Submission(cmd.UpdateTicket.model_construct(**ctx.command_head(n), data=data), ctx)
+        for n in numbers
+    ]
+    outcomes = await run_in_threadpool(svc.tickets.bus.handle_batch, submissions)
+    results = []
+    for number, outcome in zip(numbers, outcomes, strict=True):
+        if outcome.failure is not None:
+            raise outcome.failure
+        if outcome.error is not None:
+            error = outcome.error
+            results.append(
+                schemas.BulkResult(
+                    number=number,
+                    ok=False,
+                    error=schemas.BulkError(
+                        status=DOMAIN_STATUS.get(type(error), 409),
+                        code=error.code,
+                        detail=error.message,
+                        hint=hint_for(error, path="/api/"),
+                    ),
                 )
-            else:
-                results.append(schemas.BulkResult(number=number, ok=True, version=ticket.version))
-        return results
+            )
+        else:
+            assert outcome.ticket is not None
+            results.append(
+                schemas.BulkResult(number=number, ok=True, version=outcome.ticket.version)
+            )
+    return schemas.BulkOut(results=results)
 
-    return schemas.BulkOut(results=await run_in_threadpool(apply_all))
+
+def comment_data(body: str, *, public: bool, channel: Channel) -> cmd.AddCommentData:
+    """An API comment (validated by FastAPI already)."""
+    return cmd.AddCommentData.model_construct(
+        body=body,
+        public=public,
+        channel=channel,
+        attachments=[],
+        follow_up_if_closed=False,
+        source_key=None,
+        quoted_text="",
+        original=None,
+    )
+
+
+def follow_up_data(body: str, *, channel: Channel) -> cmd.CreateFollowUpData:
+    return cmd.CreateFollowUpData.model_construct(
+        body=body, channel=channel, source_key=None, attachments=[], original=None
+    )

@@ -1,6 +1,7 @@
 """The ticket service's FastStream Kafka broker: the command subscriber (batches, manual
-ack after the store save), the dead-letter publisher, and the events channel (published by
-the relay, declared here so the AsyncAPI document shows it)."""
+ack after the store save) and the dead-letter publisher. The events topic is not FastStream's:
+the outbox relay publishes it with its own producer (the AsyncAPI document describes it from
+the contracts, :mod:`.asyncapi`)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from faststream.middlewares import AckPolicy
 
 from contracts.commands import Command
 from contracts.dead_letters import DeadLetter
-from contracts.events import Event
+from services.kafka_setup import broker_producer_options
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore
 from services.ticket_service.adapters.kafka.command_records import dead_letter_headers
@@ -33,11 +34,6 @@ COMMANDS_DESCRIPTION = (
     "undecodable or invalid one, or one whose application keeps failing, goes to the "
     "dead-letter topic."
 )
-EVENTS_DESCRIPTION = (
-    "Every ticket event, in store order (per-ticket order guaranteed), key = ticket id, "
-    "value = the JSON envelope. At-least-once: deduplicate by event_id, or by "
-    "(ticket_id, version) for events with a version (CommandRejected has none)."
-)
 DEAD_LETTER_DESCRIPTION = (
     "Messages the ticket service could not decode, validate or apply, with the original bytes "
     "(base64), headers, topic, partition, offset and the error. A copy: each dead letter is "
@@ -46,11 +42,12 @@ DEAD_LETTER_DESCRIPTION = (
 
 
 def build_broker(settings: Settings, **options: Any) -> KafkaBroker:
+    """Its producer (the dead letters) is configured as every other one
+    (:func:`services.kafka_setup.broker_producer_options`)."""
     return KafkaBroker(
         settings.kafka_bootstrap or "localhost:9092",
-        acks="all",
-        enable_idempotence=settings.kafka_idempotence,
         client_id="helpdesk-ticket-service",
+        **broker_producer_options(settings),
         **options,
     )
 
@@ -89,7 +86,7 @@ def declare_ticket_channels(
     consumer_options: dict[str, Any] | None = None,
     batch: bool = True,
 ) -> Any:
-    """Declare the subscriber and the publishers; returns the dead-letter publisher.
+    """Declare the subscriber and the dead-letter publisher; returns the publisher.
     (``batch=False`` only for the document: one record carries one command.)"""
     batching: dict[str, Any] = (
         {"batch": True, "max_records": max_records, "batch_timeout_ms": 100} if batch else {}
@@ -107,13 +104,6 @@ def declare_ticket_channels(
         include_in_schema=include_in_schema,
         **(consumer_options or {}),
     )(handle_commands)
-    broker.publisher(
-        settings.topic_events,
-        title="ticket-events",
-        description=EVENTS_DESCRIPTION,
-        schema=Event,
-        include_in_schema=include_in_schema,
-    )
     return broker.publisher(
         settings.topic_dead_letter,
         title="dead-letter",
@@ -170,7 +160,8 @@ def build_ticket_broker(
 
 
 def specification_broker(settings: Settings) -> KafkaBroker:
-    """A broker declaring the same channels with typed payloads, for the AsyncAPI document."""
+    """A broker declaring the same FastStream channels with typed payloads, for the AsyncAPI
+    document."""
     broker = build_broker(settings)
 
     async def ticket_commands(command: Command) -> None:

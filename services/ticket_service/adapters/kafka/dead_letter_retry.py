@@ -13,10 +13,10 @@ from uuid import UUID
 from aiokafka.errors import KafkaError
 
 from contracts.dead_letters import DeadLetter
+from services.kafka_setup import make_producer
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.dead_letter_store import DeadLetterStore, StoredDeadLetter
-from services.ticket_service.adapters.kafka.relay import producer_for
 from services.ticket_service.application.context import utcnow
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,9 @@ async def republish(letter: DeadLetter, settings: Settings) -> None:
     """Send the dead letter's original record to the commands topic (acks=all)."""
     if not settings.kafka_bootstrap:
         raise MissingSetting("retrying a dead letter", "HELPDESK_KAFKA_BOOTSTRAP")
-    producer = producer_for(settings, request_timeout_ms=10_000)
+    producer = make_producer(
+        settings, client_id="helpdesk-dead-letter-retry", request_timeout_ms=10_000
+    )
     await producer.start()
     try:
         await producer.send_and_wait(

@@ -35,8 +35,8 @@ from services.ticket_service.adapters.metrics import (
     outcome_label,
 )
 from services.ticket_service.application.collector import collector_paused
-from services.ticket_service.application.commands import MAX_ATTEMPTS, handle_commands
-from services.ticket_service.application.tickets import Outcome, TicketApplication
+from services.ticket_service.application.messagebus import MAX_ATTEMPTS, Outcome, handle_commands
+from services.ticket_service.application.tickets import TicketApplication
 
 log = logging.getLogger(__name__)
 

@@ -32,13 +32,13 @@ from aiokafka.errors import (
 from aiokafka.partitioner import DefaultPartitioner
 from eventsourcing.persistence import PersistenceError
 
+from services.kafka_setup import MAX_REQUEST_BYTES, ensure_topics, make_producer, partitioned
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
 from services.ticket_service.adapters.kafka.parked import ParkedStore, describe, record_size
 from services.ticket_service.adapters.kafka.position import RelayPosition
-from services.ticket_service.adapters.kafka.topics import ensure_topics
 from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG, RELAY_PARKED
 from services.ticket_service.application.context import utcnow
 from services.ticket_service.application.envelopes import to_envelope
@@ -46,8 +46,10 @@ from services.ticket_service.application.tickets import TicketApplication
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH_BYTES = 900_000
-"""Below the broker's default 1 MiB message limit: one request carries ~1,500 events."""
+MAX_BATCH_BYTES = MAX_REQUEST_BYTES - 100_000
+"""Below the producer's batch limit (the broker's default 1 MiB message limit): one request
+carries ~1,500 events."""
+CLIENT_ID = "helpdesk-relay"
 REFUSED_AS_TOO_LARGE = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
 """Broker answers that no retry can change: the batch (or its record) is too large."""
 
@@ -74,21 +76,6 @@ def _append(batch: Any, record: EventRecord) -> bool:
         key=record.key, value=record.value, timestamp=None, headers=record.headers
     )
     return appended is not None
-
-
-def producer_for(settings: Settings, **overrides: Any) -> AIOKafkaProducer:
-    """acks=all always; idempotence only where the broker supports it (a setting)."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap,
-        "acks": "all",
-        "enable_idempotence": settings.kafka_idempotence,
-        "max_batch_size": MAX_BATCH_BYTES + 100_000,
-        "linger_ms": 0,
-        "request_timeout_ms": 15_000,
-        "retry_backoff_ms": 200,
-    }
-    config.update(overrides)
-    return AIOKafkaProducer(**config)
 
 
 class EventRelay:
@@ -119,7 +106,9 @@ class EventRelay:
         self.parked = ParkedStore(app, name or settings.relay_name)
         self.max_record_bytes = settings.relay_max_record_bytes
         self._record = record_position or self.position.record
-        self._producer_factory = producer_factory or (lambda: producer_for(settings))
+        self._producer_factory = producer_factory or (
+            lambda: make_producer(settings, client_id=CLIENT_ID)
+        )
         self._partitioner = DefaultPartitioner()
         self._published_up_to = 0
         self._progress = asyncio.Condition()
@@ -271,7 +260,9 @@ class EventRelay:
                 self._last_offsets.clear()
                 await asyncio.sleep(delay)
                 with contextlib.suppress(KafkaError, OSError):
-                    await ensure_topics(str(self.settings.kafka_bootstrap), [self.topic])
+                    await ensure_topics(
+                        str(self.settings.kafka_bootstrap), partitioned(self.settings, self.topic)
+                    )
                 self._producer = await self._start_producer()
 
     async def _publish(self, producer: AIOKafkaProducer, records: list[EventRecord]) -> None:

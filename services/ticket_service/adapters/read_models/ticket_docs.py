@@ -10,6 +10,7 @@ from typing import Any
 
 from contracts import events as ev
 from contracts.common import Status
+from services.ticket_service.domain.participants import participants
 
 Doc = dict[str, Any]
 
@@ -76,7 +77,7 @@ def organization_of(doc: Doc) -> str:
 
 def participants_of(doc: Doc) -> set[str]:
     """The requester and the CC'd users, lower-cased: who sees it in My requests."""
-    return {str(doc["requester"]).lower(), *(str(c).lower() for c in doc["cc"])}
+    return set(participants(str(doc["requester"]), (str(c) for c in doc["cc"])))
 
 
 def public_doc(doc: Doc) -> Doc:
