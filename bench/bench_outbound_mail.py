@@ -128,7 +128,11 @@ def rendered(n: int) -> list[tuple[str, bytes]]:
     return out
 
 
-async def bare_rate(port: int, counter: Any, messages: list[tuple[str, bytes]]) -> float:
+Rates = tuple[float, float]
+"""(mails per wall second, mails per CPU second of this process)."""
+
+
+async def bare_rate(port: int, counter: Any, messages: list[tuple[str, bytes]]) -> Rates:
     start_count = counter.value
 
     async def loop(share: list[tuple[str, bytes]]) -> None:
@@ -138,11 +142,11 @@ async def bare_rate(port: int, counter: Any, messages: list[tuple[str, bytes]]) 
             await client.sendmail(SUPPORT, [recipient], raw)
         await client.quit()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(loop(messages[k::CONNECTIONS]) for k in range(CONNECTIONS)))
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert counter.value - start_count == len(messages)
-    return len(messages) / elapsed
+    return len(messages) / elapsed, len(messages) / cpu
 
 
 def _settings(
@@ -159,19 +163,19 @@ def _settings(
     )
 
 
-async def delivery_rate(port: int, counter: Any, data_dir: Path) -> float:
+async def delivery_rate(port: int, counter: Any, data_dir: Path) -> Rates:
     config = MailConfig(concurrency=CONNECTIONS)
     start_count = counter.value
     async with run_outbound_mail(_settings(data_dir, port), config, consume=False) as mail:
         batch = events(MAILS, data_dir.name)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for k in range(0, len(batch), 100):
             mail.planner.handle(batch[k : k + 100])
             await asyncio.sleep(0)
         await mail.until_idle(poll=0.005)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert counter.value - start_count == MAILS
-    return MAILS / elapsed
+    return MAILS / elapsed, MAILS / cpu
 
 
 async def kafka_rate(port: int, counter: Any, data_dir: Path, bootstrap: str) -> float:
@@ -228,8 +232,8 @@ def run() -> list[Row]:
         tansu_process() as kafka,
         _pinned(cpus[0] if two else None),
     ):
-        bares: list[float] = []
-        delivered: list[float] = []
+        bares: list[Rates] = []
+        delivered: list[Rates] = []
         for n in range(ROUNDS):
             bares.append(asyncio.run(bare_rate(port, counter, messages)))
             delivered.append(asyncio.run(delivery_rate(port, counter, Path(tmp) / f"d{n}")))
@@ -239,14 +243,16 @@ def run() -> list[Row]:
                 asyncio.run(kafka_rate(port, counter, Path(tmp) / f"k{n}", kafka.address))
             )
             bares.append(asyncio.run(bare_rate(port, counter, messages)))
-    bare = max(bares)
+    bare = max(b for b, _ in bares)
+    bare_cpu = max(c for _, c in bares)
+    delivered_cpu = max(c for _, c in delivered)
     note = (
         f"{MAILS} acknowledgements (text + HTML, avg {size / 1024:.1f} KiB), {CONNECTIONS} "
         "connections kept open; aiosmtpd relay in a subprocess on another core; sender "
         f"pinned to one core; best of {ROUNDS} alternating rounds (bare: "
-        + ", ".join(f"{b:,.0f}" for b in bares)
+        + ", ".join(f"{b:,.0f}" for b, _ in bares)
         + "/s; outbound: "
-        + ", ".join(f"{d:,.0f}" for d in delivered)
+        + ", ".join(f"{d:,.0f}" for d, _ in delivered)
         + "/s)"
     )
     baseline = f"bare aiosmtplib sendmail loop, {CONNECTIONS} connections"
@@ -254,12 +260,23 @@ def run() -> list[Row]:
         Row(
             "outbound mail",
             "mails/s: plan + render + sent log + SMTP (no Kafka)",
-            max(delivered),
+            max(d for d, _ in delivered),
             "mails/s",
             baseline,
             bare,
             "≥ 0.5x",
             note,
+        ),
+        Row(
+            "outbound mail",
+            "mails per CPU-second of the sender (no Kafka)",
+            delivered_cpu,
+            "mails/cpu-s",
+            baseline,
+            bare_cpu,
+            "",
+            "same rounds: this process's CPU time (the relay runs in another), best round "
+            "of each; steadier than wall rates on a shared machine",
         ),
         Row(
             "outbound mail",

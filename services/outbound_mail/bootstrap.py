@@ -85,7 +85,7 @@ class OutboundMail:
 
     async def until_idle(self, poll: float = 0.02) -> None:
         """Wait until no intent is pending (for tests and the benchmark)."""
-        while self.store.counts().get("pending", 0) or not self.delivery.idle:
+        while self.store.pending_count() or not self.delivery.idle:
             if self.delivery_task.done():
                 self.delivery_task.result()
             await asyncio.sleep(poll)
@@ -134,7 +134,7 @@ async def run_outbound_mail(
         on_recorded=delivery.wake,
         count=metrics.count,
     )
-    metrics.PENDING.set_function(lambda: store.counts().get("pending", 0))
+    metrics.PENDING.set_function(store.pending_count)
     broker: KafkaBroker | None = None
     delivery_task = asyncio.create_task(delivery.run(), name="outbound-mail-delivery")
     try:

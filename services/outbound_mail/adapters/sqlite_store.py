@@ -13,11 +13,10 @@ import sqlite3
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from services.outbound_mail.application.ports import Intent, Status
+from services.outbound_mail.application.ports import Intent, Planned, Status
 from services.outbound_mail.domain.notifications import TicketState
 
 FILE_NAME = "outbound-mail.sqlite3"
@@ -49,6 +48,20 @@ CREATE INDEX IF NOT EXISTS sent_log_recipient ON sent_log (recipient, created_at
 """
 
 COLUMNS = "event_id, recipient, message_id, ticket_number, kind, raw, created_at, seq"
+
+
+def _state_json(state: TicketState) -> str:
+    """Field by field (``dataclasses.asdict`` copies recursively and costs several times
+    more, once per event)."""
+    return json.dumps(
+        {
+            "number": state.number,
+            "subject": state.subject,
+            "requester": state.requester,
+            "cc": list(state.cc),
+            "message_ids": list(state.message_ids),
+        }
+    )
 
 
 def _intent(row: Sequence[Any]) -> Intent:
@@ -103,48 +116,45 @@ class SqliteNotificationStore:
             ).fetchone()
         return row is not None
 
-    def record(
-        self,
-        ticket_id: str,
-        state: TicketState | None,
-        event_id: str,
-        intents: Sequence[Intent],
-        rate_limited: Sequence[Intent],
-    ) -> None:
+    def record(self, planned: Sequence[Planned]) -> None:
         now = time.time()
-        rows = [(i, Status.PENDING) for i in intents] + [
-            (i, Status.RATE_LIMITED) for i in rate_limited
+        states = {p.ticket_id: p.state for p in planned if p.state is not None}
+        logged = [
+            (
+                i.event_id,
+                i.recipient,
+                i.message_id,
+                i.ticket_number,
+                i.kind,
+                status.value,
+                i.raw,
+                i.created_at,
+                now,
+            )
+            for p in planned
+            for status, intents in (
+                (Status.PENDING, p.intents),
+                (Status.RATE_LIMITED, p.rate_limited),
+            )
+            for i in intents
         ]
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                if state is not None:
-                    self.db.execute(
-                        "INSERT INTO tickets (ticket_id, state) VALUES (?, ?) "
-                        "ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state",
-                        (ticket_id, json.dumps(asdict(state))),
-                    )
-                self.db.execute(
-                    "INSERT OR IGNORE INTO processed (event_id) VALUES (?)", (event_id,)
+                self.db.executemany(
+                    "INSERT INTO tickets (ticket_id, state) VALUES (?, ?) "
+                    "ON CONFLICT (ticket_id) DO UPDATE SET state = excluded.state",
+                    [(t, _state_json(state)) for t, state in states.items()],
+                )
+                self.db.executemany(
+                    "INSERT OR IGNORE INTO processed (event_id) VALUES (?)",
+                    [(p.event_id,) for p in planned],
                 )
                 self.db.executemany(
                     "INSERT OR IGNORE INTO sent_log (event_id, recipient, message_id, "
                     "ticket_number, kind, status, raw, created_at, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            i.event_id,
-                            i.recipient,
-                            i.message_id,
-                            i.ticket_number,
-                            i.kind,
-                            status.value,
-                            i.raw,
-                            i.created_at,
-                            now,
-                        )
-                        for i, status in rows
-                    ],
+                    logged,
                 )
                 self.db.execute("COMMIT")
             except BaseException:
@@ -211,6 +221,13 @@ class SqliteNotificationStore:
             "updated_at",
         )
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def pending_count(self) -> int:
+        with self._lock:
+            row = self.db.execute(
+                "SELECT COUNT(*) FROM sent_log WHERE status = ?", (Status.PENDING.value,)
+            ).fetchone()
+        return int(row[0])
 
     def counts(self) -> dict[str, int]:
         with self._lock:

@@ -20,11 +20,18 @@ from typing import Any
 from services.outbound_mail.application.ports import (
     Intent,
     NotificationStore,
+    Planned,
     Renderer,
     Suppression,
     recipients_of,
 )
-from services.outbound_mail.domain.notifications import Kind, RateLimit, fold, plan
+from services.outbound_mail.domain.notifications import (
+    Kind,
+    RateLimit,
+    TicketState,
+    fold,
+    plan,
+)
 
 log = logging.getLogger("helpdesk.outbound_mail")
 
@@ -63,26 +70,30 @@ class Planner:
             self.rate.allow(recipient, at)
 
     def handle(self, events: Iterable[Mapping[str, Any]]) -> int:
-        """Plan and record each event; returns the number of intents recorded."""
-        recorded = 0
+        """Plan each event and record them all in one transaction; returns the number of
+        intents recorded. Events of one ticket in the batch see each other's state."""
+        batch = _Batch(self.store)
         for event in events:
-            recorded += self._handle_one(event)
+            self._plan_one(event, batch)
+        if batch.planned:
+            self.store.record(batch.planned)
+        recorded = sum(len(p.intents) for p in batch.planned)
         if recorded:
             self.on_recorded()
         return recorded
 
-    def _handle_one(self, event: Mapping[str, Any]) -> int:
+    def _plan_one(self, event: Mapping[str, Any], batch: _Batch) -> None:
         if event.get("event_type") not in TICKET_EVENTS or not event.get("ticket_id"):
-            return 0
+            return
         event_id = str(event.get("event_id") or "")
-        if not event_id or self.store.processed(event_id):
-            return 0
+        if not event_id or batch.processed(event_id):
+            return
         ticket_id = str(event["ticket_id"])
-        before = self.store.state(ticket_id)
+        before = batch.state(ticket_id)
         now = self.clock()
         if self._too_old(event, now):
-            self.store.record(ticket_id, fold(before, event), event_id, (), ())
-            return 0
+            batch.add(Planned(ticket_id, fold(before, event), event_id))
+            return
         suppressed = self.suppression.among(recipients_of(fold(before, event)))
         state, notifications = plan(
             before,
@@ -114,8 +125,7 @@ class Planner:
                 )
         if suppressed:
             self.count("suppressed")
-        self.store.record(ticket_id, state, event_id, intents, limited)
-        return len(intents)
+        batch.add(Planned(ticket_id, state, event_id, intents, limited))
 
     def _too_old(self, event: Mapping[str, Any], now: float) -> bool:
         occurred = event.get("occurred_at")
@@ -126,3 +136,28 @@ class Planner:
         except ValueError:
             return False
         return now - at > self.policy.max_event_age
+
+
+@dataclass
+class _Batch:
+    """The events of one ``handle`` call: state and dedupe read through to the store, and
+    see what earlier events of the batch planned."""
+
+    store: NotificationStore
+    planned: list[Planned] = field(default_factory=list)
+    states: dict[str, TicketState | None] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)
+
+    def state(self, ticket_id: str) -> TicketState | None:
+        if ticket_id not in self.states:
+            self.states[ticket_id] = self.store.state(ticket_id)
+        return self.states[ticket_id]
+
+    def processed(self, event_id: str) -> bool:
+        return event_id in self.seen or self.store.processed(event_id)
+
+    def add(self, planned: Planned) -> None:
+        self.planned.append(planned)
+        self.seen.add(planned.event_id)
+        if planned.state is not None:
+            self.states[planned.ticket_id] = planned.state

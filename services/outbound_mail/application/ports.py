@@ -37,6 +37,17 @@ class Intent:
     """Position in the sent log (set by the store)."""
 
 
+@dataclass(frozen=True)
+class Planned:
+    """What one event changed: its ticket's state, and the mails it causes."""
+
+    ticket_id: str
+    state: TicketState | None
+    event_id: str
+    intents: Sequence[Intent] = ()
+    rate_limited: Sequence[Intent] = ()
+
+
 class TemporaryFailure(Exception):
     """Connection error or 4xx: try again later."""
 
@@ -50,15 +61,9 @@ class NotificationStore(Protocol):
 
     def processed(self, event_id: str) -> bool: ...
 
-    def record(
-        self,
-        ticket_id: str,
-        state: TicketState | None,
-        event_id: str,
-        intents: Sequence[Intent],
-        rate_limited: Sequence[Intent],
-    ) -> None:
-        """The new ticket state, the event as processed, and its intents: one transaction."""
+    def record(self, planned: Sequence[Planned]) -> None:
+        """For each planned event: the ticket's new state, the event as processed and its
+        intents. One transaction for them all (a consumed batch)."""
         ...
 
     def pending_after(self, seq: int, limit: int) -> list[Intent]: ...
