@@ -101,7 +101,7 @@ class FromRequest:
     fingerprint: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Submission:
     command: cmd.CommandEnvelope
     ctx: RequestContext
@@ -139,7 +139,7 @@ class Submission:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What became of one command."""
 
@@ -248,17 +248,15 @@ class MessageBus:
         op = self._operation(submission)
 
         def run(uow: UnitOfWork) -> Outcome:
-            before = [(key, aggregate, aggregate.version) for key, aggregate in uow.staged.items()]
+            uow.step = index
             try:
                 outcome = op(uow)
             except STORE_OUTAGE:
                 raise
             except Exception:
                 raise _TakenOut(index) from None
-            staged = uow.staged
-            for key, aggregate, version in before:
-                if staged[key] is not aggregate or aggregate.version != version:
-                    raise _TakenOut(index)
+            if uow.shared:  # handlers stage whatever they change
+                raise _TakenOut(index)
             return outcome
 
         return run
@@ -399,9 +397,11 @@ def _marks(submission: Submission) -> set[object]:
         marks.add(target)
     if (key := submission.key) is not None:
         marks.add(key)
-    source_key = getattr(getattr(submission.command, "data", None), "source_key", None)
-    if source_key:
-        marks.add(("source", source_key))
+    data = submission.command.data  # type: ignore[attr-defined]
+    if isinstance(data, cmd.AddCommentData | cmd.CreateFollowUpData) and data.source_key:
+        marks.add(("source", data.source_key))
+    elif isinstance(data, cmd.FollowUpRequestedData):
+        marks.add(("source", data.message_id))
     return marks
 
 

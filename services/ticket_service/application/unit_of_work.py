@@ -74,6 +74,12 @@ class UnitOfWork:
         self._next_number = first_number
         self._directory: OrganizationDirectory | None = None
         self._directory_read = False
+        self.step = 0
+        """The batch's operation running now (set by whoever runs several)."""
+        self._staged_by: dict[UUID, int] = {}
+        self.shared = False
+        """Whether an operation staged an aggregate an earlier one of the batch staged (so
+        the earlier one's result would show the later change)."""
 
     def ticket(self, *, number: int | None = None, ticket_id: UUID | None = None) -> Ticket:
         if ticket_id is None:
@@ -116,6 +122,9 @@ class UnitOfWork:
 
     def stage(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
+            staged_by = self._staged_by.setdefault(aggregate.id, self.step)
+            if staged_by != self.step:
+                self.shared = True
             self.staged[aggregate.id] = aggregate
             if isinstance(aggregate, Receipt):
                 self.receipt_keys.append(aggregate.key)
