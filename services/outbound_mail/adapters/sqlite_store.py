@@ -119,6 +119,15 @@ class SqliteNotificationStore:
     def record(self, planned: Sequence[Planned]) -> None:
         now = time.time()
         states = {p.ticket_id: p.state for p in planned if p.state is not None}
+        rows = [
+            (i, status, None)
+            for p in planned
+            for status, intents in (
+                (Status.PENDING, p.intents),
+                (Status.RATE_LIMITED, p.rate_limited),
+            )
+            for i in intents
+        ] + [(i, Status.FAILED, reason) for p in planned for i, reason in p.unrenderable]
         logged = [
             (
                 i.event_id,
@@ -127,16 +136,12 @@ class SqliteNotificationStore:
                 i.ticket_number,
                 i.kind,
                 status.value,
+                reason,
                 i.raw,
                 i.created_at,
                 now,
             )
-            for p in planned
-            for status, intents in (
-                (Status.PENDING, p.intents),
-                (Status.RATE_LIMITED, p.rate_limited),
-            )
-            for i in intents
+            for i, status, reason in rows
         ]
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
@@ -152,8 +157,8 @@ class SqliteNotificationStore:
                 )
                 self.db.executemany(
                     "INSERT OR IGNORE INTO sent_log (event_id, recipient, message_id, "
-                    "ticket_number, kind, status, raw, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "ticket_number, kind, status, reason, raw, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     logged,
                 )
                 self.db.execute("COMMIT")

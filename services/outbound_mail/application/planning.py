@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +104,7 @@ class Planner:
         )
         intents: list[Intent] = []
         limited: list[Intent] = []
+        unrenderable: list[tuple[Intent, str]] = []
         for notification in notifications:
             intent = Intent(
                 event_id=notification.event_id,
@@ -111,9 +112,20 @@ class Planner:
                 message_id=notification.message_id,
                 ticket_number=notification.ticket_number,
                 kind=notification.kind.value,
-                raw=self.renderer.render(notification, self.policy.sender),
+                raw=b"",
                 created_at=now,
             )
+            try:
+                raw = self.renderer.render(notification, self.policy.sender)
+            except Exception as error:  # a broken template: this mail fails, not the batch
+                reason = f"template: {type(error).__name__}: {error}"
+                unrenderable.append((intent, reason))
+                self.count("failed")
+                log.error(
+                    "notification not rendered", extra={"event_id": event_id, "reason": reason}
+                )
+                continue
+            intent = replace(intent, raw=raw)
             if self.rate.allow(notification.recipient, now):
                 intents.append(intent)
             else:
@@ -125,7 +137,7 @@ class Planner:
                 )
         if suppressed:
             self.count("suppressed")
-        batch.add(Planned(ticket_id, state, event_id, intents, limited))
+        batch.add(Planned(ticket_id, state, event_id, intents, limited, unrenderable))
 
     def _too_old(self, event: Mapping[str, Any], now: float) -> bool:
         occurred = event.get("occurred_at")

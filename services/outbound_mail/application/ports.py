@@ -46,6 +46,9 @@ class Planned:
     event_id: str
     intents: Sequence[Intent] = ()
     rate_limited: Sequence[Intent] = ()
+    unrenderable: Sequence[tuple[Intent, str]] = ()
+    """Mails whose template failed (an override's typo): recorded as failed with the error,
+    so the event is done and the next ones go on."""
 
 
 class TemporaryFailure(Exception):

@@ -161,3 +161,14 @@ def test_non_ascii_subjects_long_headers_and_bodies_survive_the_mime_writer() ->
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert text.splitlines() == ["Zeile eins \u00fc", ("lang " * 40), ".", "Ende"]
     assert html.strip() == "<p>\u00fc</p>"
+
+
+def test_a_broken_override_template_fails_that_mail_not_the_batch(tmp_path: Path) -> None:
+    (tmp_path / "public_comment.txt.j2").write_text("{{ no_such_variable }}\n")
+    p, store, _ = planner(templates=tmp_path)
+    p.handle([created(), comment("e2"), comment("e3")])
+    rows = [(r["kind"], r["status"], r["reason"]) for r in store.entries()]
+    assert rows[0] == ("acknowledgement", "pending", None)
+    assert [(kind, status) for kind, status, _ in rows[1:]] == [("public_comment", "failed")] * 2
+    assert "no_such_variable" in str(rows[1][2])
+    assert store.processed("e3")
