@@ -10,6 +10,7 @@ import typer
 from services.closer_worker.entrypoints import cli as closer_cli
 from services.email_ingest.entrypoints import cli as email_cli
 from services.local_stack import cli as stack_cli
+from services.outbound_mail.entrypoints import cli as mail_cli
 from services.ticket_service.entrypoints import cli as ticket_cli
 
 app = typer.Typer(
@@ -42,7 +43,7 @@ def version() -> None:
     typer.echo(package_version("helpdesk"))
 
 
-for module in (ticket_cli, closer_cli, email_cli, stack_cli):
+for module in (ticket_cli, closer_cli, email_cli, mail_cli, stack_cli):
     module.register(app)
 
 

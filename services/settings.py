@@ -116,6 +116,49 @@ class Settings(BaseSettings):
     """How long the mail store keeps inbound messages and attachments (0: for ever)."""
     """Port of the ingest's admin HTTP API (the suspended queue); off when unset."""
 
+    smtp_relay: str | None = None
+    """Outbound mail: ``host:port`` of the SMTP submission relay. Unset: each message is
+    written to the outbox Maildir instead (``mail_outbox_dir``)."""
+    smtp_starttls: bool = False
+    """Upgrade the relay connection with STARTTLS (certificates verified)."""
+    smtp_tls_ca_file: Path | None = None
+    """CA bundle (PEM) the relay's certificate is verified against; unset: the system's."""
+    smtp_username: str | None = None
+    """With ``smtp_password``: AUTH on the relay."""
+    smtp_password: str | None = None
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_retry_max_seconds: float = Field(30.0, gt=0)
+    """Longest pause between two attempts at a mail the relay could not take (connection
+    error, 4xx); the pauses double from 0.2 s up to this."""
+    smtp_give_up_after: timedelta = timedelta(days=1)
+    """A mail still refused with 4xx (or undeliverable for connection errors) this long
+    after its first attempt is recorded as failed."""
+    mail_from: str | None = None
+    """The ``From`` of notifications; default the support address."""
+    mail_acknowledgement: bool = True
+    """Notify of a new ticket (acknowledgement with its number)."""
+    mail_public_comment: bool = True
+    """Notify of an agent's or integration's public comment."""
+    mail_solved: bool = True
+    """Notify that a ticket was solved."""
+    mail_follow_up: bool = True
+    """Notify that a reply to a closed ticket became a follow-up."""
+    mail_rate_limit: int = Field(20, ge=1)
+    """At most this many notifications to one address per ``mail_rate_window`` (loop
+    defence); the rest are recorded as ``rate_limited`` and not sent."""
+    mail_rate_window: timedelta = timedelta(hours=1)
+    mail_max_event_age: timedelta = timedelta(days=1)
+    """Events older than this (a history replayed to a new consumer group) update the
+    notifier's ticket projection but send nothing."""
+    mail_outbox_dir: Path | None = None
+    """The Maildir notifications go to without a relay; default ``<data_dir>/outbox``
+    (``var/outbox`` for ``make run``)."""
+    mail_templates_dir: Path | None = None
+    """Templates here (``<kind>.txt.j2``, ``<kind>.html.j2``) replace the shipped ones."""
+    mail_suppression_path: Path | None = None
+    """The suppression list email ingest writes and outbound mail reads (SQLite); default
+    ``<data_dir>/mail-suppression.sqlite3``: both need to see one file."""
+
     @field_validator("command_roles", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
@@ -128,12 +171,27 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("auto_close_after", "idempotency_key_ttl", "jwt_max_lifetime", mode="before")
+    @field_validator(
+        "auto_close_after",
+        "idempotency_key_ttl",
+        "jwt_max_lifetime",
+        "smtp_give_up_after",
+        "mail_rate_window",
+        "mail_max_event_age",
+        mode="before",
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value)
 
-    @field_validator("auto_close_after", "idempotency_key_ttl", "jwt_max_lifetime")
+    @field_validator(
+        "auto_close_after",
+        "idempotency_key_ttl",
+        "jwt_max_lifetime",
+        "smtp_give_up_after",
+        "mail_rate_window",
+        "mail_max_event_age",
+    )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value.total_seconds() <= 0:

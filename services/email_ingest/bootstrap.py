@@ -32,6 +32,7 @@ from services.email_ingest.application.ingest import IngestService
 from services.email_ingest.domain.addresses import SupportAddress
 from services.kafka_setup import ensure_topics, partitioned
 from services.mail_store import mail_store_for
+from services.mail_suppression import suppression_for
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 
@@ -116,6 +117,7 @@ async def run_email_ingest(
     publisher = KafkaCommandPublisher(settings)
     feed = EventIndexFeed(index, settings)
     mail_store = mail_store_for(settings)
+    suppression = suppression_for(settings)
     service = IngestService(
         index=index,
         publisher=publisher,
@@ -128,6 +130,7 @@ async def run_email_ingest(
         count=metrics.count,
         count_auth=metrics.count_authentication,
         mail_store=mail_store,
+        suppress=suppression.add,
     )
     if settings.email_retention_days > 0:
         purged = await asyncio.to_thread(mail_store.purge, settings.email_retention_days)
@@ -179,3 +182,4 @@ async def run_email_ingest(
         await publisher.stop()
         index.close()
         mail_store.close()
+        suppression.close()

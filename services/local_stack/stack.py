@@ -6,10 +6,11 @@ broker and Redis listen on stable ports (``HELPDESK_STACK_KAFKA_PORT``, 19092, a
 ``HELPDESK_STACK_REDIS_PORT``, 16379; a free port, said so, when one is taken), and
 ``stack.json`` in the data directory records every address: ``helpdesk`` commands read it
 when no setting is exported (``helpdesk stack env`` prints the export lines). Its
-``status`` is ``starting`` until every service serves — HTTP ready, the ticket workers and
-the closer joined their consumer groups, the closer's timers rebuilt, SMTP answering —
-then ``ready`` (and one ``Helpdesk is ready`` line is printed), ``stopped`` after a clean
-stop.
+``status`` is ``starting`` until every service serves — HTTP ready, the ticket workers,
+the closer and outbound mail joined their consumer groups, the closer's timers rebuilt, SMTP
+answering — then ``ready`` (and one ``Helpdesk is ready`` line is printed), ``stopped``
+after a clean stop. Outbound mail goes to ``HELPDESK_SMTP_RELAY`` when it is set, else to
+the outbox Maildir ``<data dir>/outbox``.
 
 The embedded broker keeps nothing across runs (memory storage), so each run gives the relay
 a fresh position name: the whole event history is published again, and the consumers
@@ -44,6 +45,7 @@ from services.local_stack.redis_server import redis_process, redis_url_for
 from services.local_stack.stack_lock import stack_lock
 from services.local_stack.supervisor import Child, Supervisor
 from services.operator_errors import OperatorError
+from services.outbound_mail.bootstrap import outbox_dir
 from services.settings import STACK_FILE, Settings
 from services.ticket_service.adapters.http.auth import (
     InsecureTokenSettings,
@@ -89,14 +91,16 @@ def _children(settings: Settings, env: dict[str, str]) -> tuple[list[Child], dic
     python = sys.executable
     helpdesk = [python, "-m", "services.cli"]
     api = f"http://{settings.http_host}:{settings.http_port}"
-    worker_port, closer_port = free_port(), free_port()
+    worker_port, closer_port, mail_port = free_port(), free_port(), free_port()
     worker_health = f"http://{settings.http_host}:{worker_port}/readyz"
     closer_health = f"http://{settings.http_host}:{closer_port}/readyz"
+    mail_health = f"http://{settings.http_host}:{mail_port}/readyz"
     health = {
         "tickets-http": f"{api}/readyz",
         "tickets-worker": worker_health,
         "closer": closer_health,
         "email": f"smtp://{settings.smtp_host}:{settings.smtp_port}",
+        "mail": mail_health,
     }
     children = [
         Child("tickets-http", [*helpdesk, "tickets-http"], env, ready=lambda: _http_ok(api)),
@@ -117,6 +121,12 @@ def _children(settings: Settings, env: dict[str, str]) -> tuple[list[Child], dic
             [*helpdesk, "email", "serve"],
             env,
             ready=lambda: _smtp_ok(settings.smtp_host, settings.smtp_port),
+        ),
+        Child(
+            "mail",
+            [*helpdesk, "mail", "run"],
+            {**env, "HELPDESK_METRICS_PORT": str(mail_port)},
+            ready=lambda: _get_ok(mail_health),
         ),
     ]
     return children, health
@@ -282,6 +292,8 @@ def _banner(info: StackInfo, settings: Settings) -> None:
         f"  Kafka         {info.kafka_bootstrap}   topics {settings.topic_events}, "
         f"{settings.topic_commands}, {settings.topic_dead_letter}",
         f"  Redis         {info.redis_url}",
+        f"  Outbound mail {settings.smtp_relay or outbox_dir(settings)}"
+        + ("" if settings.smtp_relay else "   (`helpdesk mail outbox list|show`)"),
         f"  Data          {info.data_dir}   (stack.json there has all of this; "
         "`helpdesk stack env` prints the settings)",
         f"  Auto-close    after {settings.auto_close_after}",

@@ -53,6 +53,19 @@ def solve(stack: Stack, number: int, port: int | None = None) -> None:
         client.patch(f"/api/v1/tickets/{number}", json={"status": "solved"}).raise_for_status()
 
 
+def outbox(stack: Stack) -> set[tuple[str, str]]:
+    from services.outbound_mail.adapters.maildir_outbox import MaildirOutbox
+
+    entries = MaildirOutbox(stack.data_dir / "outbox").entries()
+    return {(e.recipient, " ".join(e.subject.split())) for e in entries}
+
+
+def outbox_entries(stack: Stack) -> int:
+    from services.outbound_mail.adapters.maildir_outbox import MaildirOutbox
+
+    return len(MaildirOutbox(stack.data_dir / "outbox").entries())
+
+
 def wait_closed(stack: Stack, number: int, timeout: float) -> None:
     eventually(lambda: ticket(stack, number)["status"] == "closed", f"#{number} closed", timeout)
 
@@ -114,6 +127,18 @@ def test_the_whole_story(stack: Stack) -> None:
         for e in events
     )
 
+    # Outbound mail wrote the notifications to the outbox (no relay under make run).
+    new = follow_up["number"]
+    expected = {
+        ("ann@example.com", f"[#{by_api}] We received your request: VPN down"),
+        ("ann@example.com", f"[#{by_api}] Solved: VPN down"),
+        ("bob@example.com", f"[#{original}] We received your request: Printer jammed"),
+        ("bob@example.com", f"[#{original}] Solved: Printer jammed"),
+        ("bob@example.com", f"[#{new}] Follow-up to #{original}: Printer jammed"),
+    }
+    eventually(lambda: expected <= outbox(stack), "the notifications in the outbox")
+    sent = outbox_entries(stack)
+
     stack.stop()
     stack.start()
     assert ticket(stack, original)["status"] == "closed"
@@ -121,6 +146,14 @@ def test_the_whole_story(stack: Stack) -> None:
     assert history(stack, original) == before
     replayed = asyncio.run(read_events(stack.info["kafka_bootstrap"]))
     assert {e["event_id"] for e in events} <= {e["event_id"] for e in replayed}
+    # The history republished to the new broker sends nothing twice.
+    barrier = mail("zed@example.com", "After the restart", "Hello.")
+    stack.send_mail(barrier)
+    eventually(
+        lambda: any(recipient == "zed@example.com" for recipient, _ in outbox(stack)),
+        "the acknowledgement after the restart",
+    )
+    assert outbox_entries(stack) == sent + 1
 
 
 def test_second_ticket_service_and_closer_share_the_work(stack: Stack) -> None:

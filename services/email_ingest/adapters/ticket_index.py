@@ -79,6 +79,10 @@ class SqliteTicketIndex:
         ).fetchone()
         return _view(row) if row else None
 
+    def highest_number(self) -> int:
+        row = self.db.execute("SELECT MAX(number) FROM tickets").fetchone()
+        return int(row[0] or 0)
+
     def is_pending(self, message_id: str) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM handed_on h WHERE h.message_id = ? AND h.rejected IS NULL "

@@ -51,6 +51,7 @@ from services.email_ingest.domain.routing import Quarantine as QuarantineDecisio
 from services.email_ingest.domain.thread_match import Unresolved
 from services.logging_setup import bind_correlation_id, clear_correlation_id
 from services.mail_store import MailStore
+from services.mail_suppression import suppresses
 
 log = logging.getLogger("helpdesk.email_ingest")
 
@@ -108,6 +109,9 @@ class IngestService:
     """Where every mail handed on (a new ticket, a reply, a follow-up) is kept whole — the
     message and each attachment's content — before its command is published; the ticket
     or comment it makes references them (issue #20)."""
+    suppress: Callable[[str, str], None] | None = None
+    """Called with (sender, reason) for a dropped auto-submitted, bulk or list mail: the
+    suppression list outbound mail never writes to (``services/mail_suppression.py``)."""
     _in_flight: set[str] = dataclasses.field(default_factory=set)
 
     async def ingest(
@@ -207,6 +211,8 @@ class IngestService:
         match decision:
             case Drop(reason=reason):
                 log.info("email dropped message_id=%s reason=%s", mid, reason)
+                if self.suppress is not None and mail.sender and suppresses(reason):
+                    self.suppress(mail.sender, reason)
                 return IngestOutcome(Kind.DROPPED, mid, reason)
             case QuarantineDecision(reason=reason, detail=detail):
                 return self._quarantine(raw, reason, detail, mail_from, recipients, mid)

@@ -36,6 +36,10 @@ class TicketLookup(Protocol):
         """We handed this message on but have not yet seen which ticket it made."""
         ...
 
+    def highest_number(self) -> int:
+        """The highest ticket number known (0 for none)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Match:
@@ -76,6 +80,10 @@ def match_ticket(
         number = notification_number(mid, support)
         if number is not None and (ticket := lookup.ticket(number)) is not None:
             return Match(ticket, "notification_id")
+        if number is not None and number > lookup.highest_number():
+            # Our notification about a ticket newer than any the index has seen yet: the
+            # index lags the events (an acknowledgement answered within moments).
+            return Unresolved(mid)
         if lookup.is_pending(mid):
             # The most specific known parent decides, even if its ticket is not known yet.
             return Unresolved(mid)

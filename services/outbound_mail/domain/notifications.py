@@ -7,9 +7,10 @@ Rules (issue #17):
 - kinds: ``acknowledgement`` (TicketCreated, any channel), ``public_comment`` (CommentAdded,
   public, by an agent-side role or an integration), ``solved`` (StatusChanged to solved),
   ``follow_up`` (FollowUpCreated: the new number and the original it continues);
-- recipients: the requester and the CCs, never the actor who caused the event, never the
-  support address (or a plus variant), never a suppressed address (one that sent
-  auto-submitted or bulk mail);
+- recipients: the requester and the CCs, never the actor who caused the event (except the
+  requester of a receipt: the acknowledgement of the ticket they opened, the follow-up their
+  reply made), never the support address (or a plus variant), never a suppressed address
+  (one that sent auto-submitted or bulk mail);
 - Message-ID: ``<ticket-<n>.<digest(event id, recipient)>@<support domain>>`` — the form the
   email ingest already maps back to ticket ``n`` — so a retried send carries the same id.
 """
@@ -23,6 +24,8 @@ from enum import StrEnum
 from typing import Any
 
 AGENT_SIDE_ROLES = frozenset({"agent", "supervisor", "admin", "owner", "integration"})
+KEPT_MESSAGE_IDS = 20
+"""Ids a ticket state keeps for ``References``: the first (the thread's root) and the latest."""
 
 
 class Kind(StrEnum):
@@ -30,6 +33,11 @@ class Kind(StrEnum):
     PUBLIC_COMMENT = "public_comment"
     SOLVED = "solved"
     FOLLOW_UP = "follow_up"
+
+
+RECEIPTS = frozenset({Kind.ACKNOWLEDGEMENT, Kind.FOLLOW_UP})
+"""Kinds that answer the requester's own action: the requester gets them though they are
+its actor (a CC who acted still does not)."""
 
 
 @dataclass(frozen=True)
@@ -82,11 +90,13 @@ def fold(state: TicketState | None, event: Mapping[str, Any]) -> TicketState | N
     kind = event.get("event_type")
     data = event.get("data") or {}
     if kind in ("TicketCreated", "FollowUpCreated"):
+        original = (data.get("original") or {}).get("message_id")
         return TicketState(
             number=int(data["number"]),
             subject=str(data.get("subject") or ""),
             requester=str(data["requester"]).lower(),
             cc=tuple(str(c).lower() for c in data.get("cc") or ()),
+            message_ids=(str(original),) if original else (),
         )
     if state is None:
         return None
@@ -147,7 +157,7 @@ def plan(
     for address in (state.requester, *state.cc):
         if (
             address
-            and address != actor
+            and (address != actor or (kind in RECEIPTS and address == state.requester))
             and address not in blocked
             and not is_support(address, support)
             and address not in recipients
@@ -159,6 +169,7 @@ def plan(
         context["body"] = str(data.get("body") or "")
     if kind is Kind.FOLLOW_UP:
         context["original_number"] = (data.get("follow_up_of") or {}).get("number")
+        context["by_requester"] = actor == state.requester
     subject = SUBJECTS[kind].format(n=state.number, subject=state.subject)
     event_id = str(event["event_id"])
     notifications: list[Notification] = []
@@ -177,8 +188,10 @@ def plan(
                 context=context,
             )
         )
-    state = replace(state, message_ids=(*earlier, *(n.message_id for n in notifications)))
-    return state, notifications
+    kept = (*earlier, *(n.message_id for n in notifications))
+    if len(kept) > KEPT_MESSAGE_IDS:
+        kept = (kept[0], *kept[-(KEPT_MESSAGE_IDS - 1) :])
+    return replace(state, message_ids=kept), notifications
 
 
 def threading_headers(

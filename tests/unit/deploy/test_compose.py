@@ -191,6 +191,7 @@ def test_the_stack_runs_each_service() -> None:
     assert ["tickets-worker"] in paths.values()
     assert ["closer", "run"] in paths.values()
     assert ["email", "serve"] in paths.values()
+    assert ["mail", "run"] in paths.values()
 
 
 @pytest.mark.parametrize("name", HELPDESK_SERVICES)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from services.closer_worker.config import CloserConfig
+from services.outbound_mail.config import MailConfig
 from services.settings import Settings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "operations.md"
@@ -20,7 +21,11 @@ def fields(model: type[Any]) -> list[tuple[str, Any]]:
     return [(f"{prefix}{name}".upper(), info.default) for name, info in model.model_fields.items()]
 
 
-DURATIONS = {timedelta(days=7): "7d", timedelta(hours=24): "24h"}
+DURATIONS = {
+    timedelta(days=7): "7d",
+    timedelta(hours=24): "24h",
+    timedelta(hours=1): "1h",
+}
 """Duration defaults as the table writes them."""
 
 
@@ -39,7 +44,9 @@ def as_documented(default: Any) -> str | None:
     return f"`{default}`"
 
 
-@pytest.mark.parametrize(("variable", "default"), fields(Settings) + fields(CloserConfig))
+@pytest.mark.parametrize(
+    ("variable", "default"), fields(Settings) + fields(CloserConfig) + fields(MailConfig)
+)
 def test_every_setting_is_documented_with_its_default(variable: str, default: Any) -> None:
     rows = [row for row in TABLE_ROWS if f"`{variable}`" in row]
     assert len(rows) == 1, f"{variable}: expected one row in docs/operations.md, found {rows}"

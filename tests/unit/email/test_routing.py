@@ -147,3 +147,16 @@ def test_parent_handed_on_but_not_yet_indexed_is_unresolved(index: SqliteTicketI
     index.record_handed_on("<pending@example.com>", "cmd", "create_ticket")
     raw = mail(in_reply_to="<pending@example.com>", references="<first@example.com>")
     assert route(parse_email(raw), index, support) == Unresolved("<pending@example.com>")
+
+
+def test_our_notification_of_a_ticket_newer_than_the_index_is_unresolved(
+    index: SqliteTicketIndex,
+) -> None:
+    """The index lags the events: a reply to the acknowledgement of ticket 5 waits for it."""
+    raw = mail(in_reply_to="<ticket-5.abc@helpdesk.localhost>", sender="bob@example.com")
+    assert route(parse_email(raw), index, support) == Unresolved(
+        "<ticket-5.abc@helpdesk.localhost>"
+    )
+    add_ticket(index, 5, requester="bob@example.com")
+    decision = route(parse_email(raw), index, support)
+    assert isinstance(decision, Reply) and decision.match.ticket.number == 5
