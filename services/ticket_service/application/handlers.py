@@ -64,16 +64,7 @@ def update_ticket(command: cmd.UpdateTicket, ctx: RequestContext, uow: UnitOfWor
             f"Ticket #{ticket.number} is at version {ticket.version}, "
             f"not {expected}; reload and retry."
         )
-    ticket.update(
-        command.data.changes.as_changes(),
-        actor=ctx.actor_dict,
-        at=ctx.at,
-        auto_close_after=uow.auto_close_after,
-        organization_of=uow.organization_of,
-        meta=ctx.meta,
-    )
-    uow.stage(ticket)
-    return Effect(ticket)
+    return _changed(ticket, command.data.changes.as_changes(), ctx, uow)
 
 
 def add_comment(command: cmd.AddComment, ctx: RequestContext, uow: UnitOfWork) -> Effect:
@@ -118,17 +109,9 @@ def close_ticket(command: cmd.CloseTicket, ctx: RequestContext, uow: UnitOfWork)
         if command.data.solve_id is None:
             raise errors.InvalidRequest("An automation close must name its solve_id.")
         ticket.auto_close(solve_id=command.data.solve_id, at=ctx.at, meta=ctx.meta)
-    else:
-        ticket.update(
-            {"status": "closed"},
-            actor=ctx.actor_dict,
-            at=ctx.at,
-            auto_close_after=uow.auto_close_after,
-            organization_of=uow.organization_of,
-            meta=ctx.meta,
-        )
-    uow.stage(ticket)
-    return Effect(ticket)
+        uow.stage(ticket)
+        return Effect(ticket)
+    return _changed(ticket, {"status": "closed"}, ctx, uow)
 
 
 def create_follow_up(command: cmd.CreateFollowUp, ctx: RequestContext, uow: UnitOfWork) -> Effect:
@@ -205,6 +188,21 @@ def _follow_up(
     )
     uow.stage(follow_up)
     return Effect(follow_up, key=key)
+
+
+def _changed(
+    ticket: Ticket, changes: dict[str, Any], ctx: RequestContext, uow: UnitOfWork
+) -> Effect:
+    ticket.update(
+        changes,
+        actor=ctx.actor_dict,
+        at=ctx.at,
+        auto_close_after=uow.auto_close_after,
+        organization_of=uow.organization_of,
+        meta=ctx.meta,
+    )
+    uow.stage(ticket)
+    return Effect(ticket)
 
 
 def target(uow: UnitOfWork, command: cmd.CommandEnvelope) -> Ticket:

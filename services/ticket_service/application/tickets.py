@@ -22,6 +22,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from contracts import commands as cmd
 from contracts.common import Channel, Role, TicketChanges, TicketFields
+from services.ticket_service.application import requested
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.messagebus import FromRequest, MessageBus, Submission
 from services.ticket_service.application.organization_index import OrganizationIndex
@@ -170,10 +171,7 @@ class TicketApplication(Application[UUID]):
         idempotency_key: str | None = None,
         fingerprint: str | None = None,
     ) -> Ticket:
-        data = cmd.CreateTicketData.model_construct(
-            **dict(fields), channel=Channel(channel), attachments=[], original=None
-        )
-        command = cmd.CreateTicket.model_construct(**ctx.command_head(), data=data)
+        command = requested.create_ticket(ctx, fields, Channel(channel))
         return self._submit(command, ctx, idempotency_key, fingerprint)
 
     def update_ticket(
@@ -184,11 +182,8 @@ class TicketApplication(Application[UUID]):
         *,
         expected_version: int | None = None,
     ) -> Ticket:
-        data = cmd.UpdateTicketData(
-            changes=TicketChanges.model_validate(changes), expected_version=expected_version
-        )
-        command = cmd.UpdateTicket.model_construct(**ctx.command_head(number), data=data)
-        return self._submit(command, ctx)
+        checked = TicketChanges.model_validate(changes)  # the caller's dict: check it here
+        return self._submit(requested.update_ticket(ctx, number, checked, expected_version), ctx)
 
     def add_comment(
         self,
@@ -200,17 +195,9 @@ class TicketApplication(Application[UUID]):
         channel: str,
         attachments: list[dict[str, Any]] | None = None,
     ) -> Ticket:
-        data = cmd.AddCommentData.model_construct(
-            body=body,
-            public=public,
-            channel=Channel(channel),
-            attachments=attachments or [],
-            follow_up_if_closed=False,
-            source_key=None,
-            quoted_text="",
-            original=None,
+        command = requested.add_comment(
+            ctx, number, body, public=public, channel=Channel(channel), attachments=attachments
         )
-        command = cmd.AddComment.model_construct(**ctx.command_head(number), data=data)
         return self._submit(command, ctx)
 
     def create_follow_up(
@@ -228,20 +215,12 @@ class TicketApplication(Application[UUID]):
         (an email Message-ID) makes it happen once per source ticket; ``idempotency_key``
         (the caller's own, already scoped to the caller, with the request's
         ``fingerprint``: see the module) makes it happen once per key."""
-        data = cmd.CreateFollowUpData.model_construct(
-            body=body,
-            channel=Channel(channel),
-            source_key=source_key,
-            attachments=[],
-            original=None,
-        )
-        command = cmd.CreateFollowUp.model_construct(**ctx.command_head(source_number), data=data)
+        command = requested.create_follow_up(ctx, source_number, body, Channel(channel), source_key)
         return self._submit(command, ctx, idempotency_key, fingerprint)
 
     def change_auto_close_policy(self, after_days: int, ctx: RequestContext) -> AutoClosePolicy:
-        command = cmd.ChangeAutoClosePolicy.model_construct(
-            **ctx.command_head(), data=cmd.ChangeAutoClosePolicyData(after_days=after_days)
-        )
+        cmd.ChangeAutoClosePolicyData(after_days=after_days)  # the caller's value: check it
+        command = requested.change_auto_close_policy(ctx, after_days)
         outcome = self.bus.handle(Submission(command, ctx))
         if outcome.error is not None:
             raise outcome.error

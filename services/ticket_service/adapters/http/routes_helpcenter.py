@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from contracts import commands as cmd
 from contracts.common import Channel
 from services.ticket_service.adapters.http import presenters, schemas
 from services.ticket_service.adapters.http.audience import (
@@ -33,8 +32,6 @@ from services.ticket_service.adapters.http.problems import ProblemError, documen
 from services.ticket_service.adapters.http.routes_tickets import (
     IdempotencyKey,
     Number,
-    comment_data,
-    follow_up_data,
     follow_up_fingerprint,
     scoped_key,
 )
@@ -44,6 +41,7 @@ from services.ticket_service.adapters.http.routes_views import (
     parse_cursor,
 )
 from services.ticket_service.adapters.read_models.projector import Page
+from services.ticket_service.application import requested
 from services.ticket_service.application.messagebus import FromRequest, Submission
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
@@ -150,9 +148,8 @@ async def comment_request(
     svc = services_of(request)
     await call(as_participant, svc, number, claims)
     ctx = context(request, claims)
-    command = cmd.AddComment.model_construct(
-        **ctx.command_head(number),
-        data=comment_data(comment.body, public=True, channel=Channel.HELP_CENTER),
+    command = requested.add_comment(
+        ctx, number, comment.body, public=True, channel=Channel.HELP_CENTER
     )
     outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
     ticket = outcome.unwrap()
@@ -181,9 +178,7 @@ async def follow_up_request(
     digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
     await call(as_participant, svc, number, claims)
     ctx = context(request, claims)
-    command = cmd.CreateFollowUp.model_construct(
-        **ctx.command_head(number), data=follow_up_data(message, channel=Channel.HELP_CENTER)
-    )
+    command = requested.create_follow_up(ctx, number, message, Channel.HELP_CENTER)
     ticket = (await submit(svc, Submission(command, ctx, FromRequest(key, digest)))).unwrap()
     response.headers["Location"] = f"/helpcenter/v1/requests/{ticket.number}"
     return presenters.request_detail(ticket, Audience.PARTICIPANT)

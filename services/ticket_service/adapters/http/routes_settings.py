@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Request
 
-from contracts import commands as cmd
 from services.ticket_service.adapters.http import schemas
 from services.ticket_service.adapters.http.deps import (
     AuthorizedClaims,
@@ -17,6 +16,7 @@ from services.ticket_service.adapters.http.deps import (
 )
 from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.problems import documented
+from services.ticket_service.application import requested
 from services.ticket_service.application.messagebus import Submission
 
 router = APIRouter(prefix="/api/v1/settings", tags=["settings"], route_class=JSONRoute)
@@ -51,10 +51,7 @@ async def put_auto_close(
     """Change the period (1 to 28 days); applies to tickets solved after the change."""
     svc = services_of(request)
     ctx = context(request, claims)
-    command = cmd.ChangeAutoClosePolicy.model_construct(
-        **ctx.command_head(),
-        data=cmd.ChangeAutoClosePolicyData.model_construct(after_days=body.after_days),
-    )
+    command = requested.change_auto_close_policy(ctx, body.after_days)
     outcome = await submit(svc, Submission(command, ctx))
     assert outcome.policy is not None
     return period(outcome.policy.after)

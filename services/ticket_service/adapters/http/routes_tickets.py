@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from contracts import commands as cmd
 from contracts.common import Channel, Role, Status, TicketChanges, TicketFields
 from services.ticket_service.adapters.http import idempotency, presenters, schemas
 from services.ticket_service.adapters.http.auth import Claims
@@ -25,6 +24,7 @@ from services.ticket_service.adapters.http.json_body import JSONRoute
 from services.ticket_service.adapters.http.numerals import ascii_number
 from services.ticket_service.adapters.http.problems import DOMAIN_STATUS, ProblemError, documented
 from services.ticket_service.adapters.http.schemas import MAX_NUMBER
+from services.ticket_service.application import requested
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.messagebus import FromRequest, Submission
@@ -145,10 +145,7 @@ async def create_command(
         if key
         else None
     )
-    data = cmd.CreateTicketData.model_construct(
-        **dict(fields), channel=channel_of(claims), attachments=[], original=None
-    )
-    command = cmd.CreateTicket.model_construct(**ctx.command_head(), data=data)
+    command = requested.create_ticket(ctx, fields, channel_of(claims))
     outcome = await submit(svc, Submission(command, ctx, FromRequest(key, digest)))
     return outcome.unwrap()
 
@@ -215,10 +212,7 @@ async def update_command(
 ) -> Ticket:
     """The command behind ``PATCH /api/v1/tickets/{number}``."""
     expected = parse_if_match(if_match)
-    command = cmd.UpdateTicket.model_construct(
-        **ctx.command_head(number),
-        data=cmd.UpdateTicketData.model_construct(changes=changes, expected_version=expected),
-    )
+    command = requested.update_ticket(ctx, number, changes, expected)
     try:
         outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
     except errors.ConcurrencyConflict as conflict:
@@ -248,9 +242,8 @@ async def add_comment(
     """Add to the conversation; a closed ticket takes no more comments (409)."""
     svc = services_of(request)
     ctx = context(request, claims)
-    command = cmd.AddComment.model_construct(
-        **ctx.command_head(number),
-        data=comment_data(comment.body, public=comment.public, channel=channel_of(claims)),
+    command = requested.add_comment(
+        ctx, number, comment.body, public=comment.public, channel=channel_of(claims)
     )
     outcome = await submit(svc, Submission(command, ctx), follow_up_url=follow_up_url(number))
     ticket = outcome.unwrap()
@@ -278,9 +271,7 @@ async def create_follow_up(
     message = body.body if body else ""
     digest = follow_up_fingerprint(follow_up_url(number), message) if key else None
     ctx = context(request, claims)
-    command = cmd.CreateFollowUp.model_construct(
-        **ctx.command_head(number), data=follow_up_data(message, channel=channel_of(claims))
-    )
+    command = requested.create_follow_up(ctx, number, message, channel_of(claims))
     ticket = (await submit(svc, Submission(command, ctx, FromRequest(key, digest)))).unwrap()
     return await present(svc, ticket, claims, status_code=201, headers=created(ticket))
 
@@ -326,11 +317,7 @@ async def bulk_update(
         )
     ctx = context(request, claims)
     numbers = list(dict.fromkeys(bulk.numbers))
-    data = cmd.UpdateTicketData.model_construct(changes=bulk.changes, expected_version=None)
-    submissions = [
-        Submission(cmd.UpdateTicket.model_construct(**ctx.command_head(n), data=data), ctx)
-        for n in numbers
-    ]
+    submissions = [Submission(requested.update_ticket(ctx, n, bulk.changes), ctx) for n in numbers]
     outcomes = await run_in_threadpool(svc.tickets.bus.handle_batch, submissions)
     results = []
     for number, outcome in zip(numbers, outcomes, strict=True):
@@ -356,23 +343,3 @@ async def bulk_update(
                 schemas.BulkResult(number=number, ok=True, version=outcome.ticket.version)
             )
     return schemas.BulkOut(results=results)
-
-
-def comment_data(body: str, *, public: bool, channel: Channel) -> cmd.AddCommentData:
-    """An API comment (validated by FastAPI already)."""
-    return cmd.AddCommentData.model_construct(
-        body=body,
-        public=public,
-        channel=channel,
-        attachments=[],
-        follow_up_if_closed=False,
-        source_key=None,
-        quoted_text="",
-        original=None,
-    )
-
-
-def follow_up_data(body: str, *, channel: Channel) -> cmd.CreateFollowUpData:
-    return cmd.CreateFollowUpData.model_construct(
-        body=body, channel=channel, source_key=None, attachments=[], original=None
-    )
