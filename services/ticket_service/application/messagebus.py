@@ -194,9 +194,8 @@ class MessageBus:
         ``outage_as_outcome`` (concurrent HTTP requests), the commands stored before it keep
         their outcomes and each of the others fails with it."""
         outcomes: list[Outcome | None] = [None] * len(submissions)
-        todo = deque(range(len(submissions)))
         try:
-            self._run(submissions, todo, outcomes, on_commit)
+            self._run(submissions, outcomes, on_commit)
         except STORE_OUTAGE as outage:
             if not outage_as_outcome:
                 raise
@@ -209,10 +208,11 @@ class MessageBus:
     def _run(
         self,
         submissions: Sequence[Submission],
-        todo: deque[int],
         outcomes: list[Outcome | None],
         on_commit: Callable[[int], None] | None,
     ) -> None:
+        """Fill ``outcomes`` in (see the module)."""
+        todo = deque(range(len(submissions)))
         alone: set[int] = set()
         """Commands taken out of a group: each runs alone, in its place."""
         with collector_paused():
