@@ -55,6 +55,29 @@ def _server(data_dir: Path, workers: int = WORKERS) -> LocalProcess:
     return LocalProcess("http-bench", argv, ready=ready, cwd=Path(__file__).resolve().parents[1])
 
 
+def _floor_server() -> LocalProcess:
+    """uvicorn serving :mod:`bench.fastapi_floor` with the service's options (uvloop,
+    httptools, no access log): what FastAPI itself costs for the same two routes."""
+
+    def argv(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.fastapi_floor:app",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+
+    def ready(address: str) -> None:
+        httpx.get(f"http://{address}/healthz", timeout=1.0).raise_for_status()
+
+    return LocalProcess("fastapi-floor", argv, ready=ready, cwd=Path(__file__).resolve().parents[1])
+
+
 class Connection:
     """A minimal keep-alive HTTP/1.1 client over asyncio streams: the load generator
     shares the machine with the server, so it must cost far less than the server does
@@ -164,6 +187,11 @@ def run() -> list[Row]:
             groups_after = _group_counters(server.address)
         with _server(root / "http-scaled", SCALE_OUT) as server:
             scaled_rate, _ = asyncio.run(_load(server.address))
+        with _floor_server() as server:
+            process = psutil.Process(server.pid)
+            cpu_before = _cpu_seconds(process)
+            floor_rate, floor_latencies = asyncio.run(_load(server.address))
+            floor_cpu_ms = (_cpu_seconds(process) - cpu_before) * 1000 / len(floor_latencies)
         after = bare_commands_per_second(str(root / "baseline-2.sqlite3"), PAIRS * 2)
         baseline = (before + after) / 2
     transactions = groups_after[0] - groups_before[0]
@@ -198,6 +226,26 @@ def run() -> list[Row]:
         Row("http", "HTTP request latency p50", q[49] * 1000, "ms", note=note),
         Row("http", "HTTP request latency p99", q[98] * 1000, "ms", note=note),
         Row("http", "server CPU per request", server_cpu_ms, "ms", note=note),
+        Row(
+            "http",
+            "FastAPI floor: empty routes, requests/s",
+            floor_rate,
+            "requests/s",
+            "HTTP create+update commands/s",
+            rate,
+            note="bench/fastapi_floor.py: the same two operations declared like the API's "
+            "(pydantic body, bearer dependency, header/path parameter) doing nothing, same "
+            "uvicorn options and load; ratio = floor / ticket routes",
+        ),
+        Row(
+            "http",
+            "FastAPI floor: server CPU per request",
+            floor_cpu_ms,
+            "ms",
+            "server CPU per request",
+            server_cpu_ms,
+            note="what FastAPI and uvicorn cost with no work; ratio = floor / ticket routes",
+        ),
     ]
     if WORKERS == 1:  # with several workers /metrics answers for one of them only
         rows.append(
