@@ -30,8 +30,18 @@ def main(argv: list[str]) -> None:
         rows.extend(new_rows)
     if not argv:
         DOC.parent.mkdir(exist_ok=True)
-        DOC.write_text(markdown(rows))
+        DOC.write_text(markdown(rows) + notes_kept(DOC))
         print(f"wrote {DOC}")
+
+
+def notes_kept(doc: Path) -> str:
+    """The hand-written sections (from the first ``## `` heading on) of the existing page:
+    a run replaces the table of figures, not the notes on earlier runs."""
+    if not doc.exists():
+        return ""
+    text = doc.read_text()
+    start = text.find("\n## ")
+    return "" if start < 0 else "\n" + text[start + 1 :]
 
 
 if __name__ == "__main__":
