@@ -2,7 +2,7 @@
 // * sign-in: a token in the URL fragment (#token=...) goes into the form, then leaves the
 //   address bar (a fragment never reaches the server, or its logs);
 // * times: <time datetime> shown in the viewer's time zone (UTC without the script);
-// * lists: [data-refresh] re-read every 15 s while nothing in them is selected or focused.
+// * lists: [data-refresh] re-read every 15 s (?refresh=N: N s) while nothing in them is selected or focused.
 "use strict";
 
 function localTimes(root) {
@@ -27,6 +27,9 @@ function tokenFromFragment() {
 }
 
 function refreshLists() {
+  // ?refresh=N (seconds, at least 1) reads the lists more often, e.g. on a wall display.
+  const asked = Number(new URLSearchParams(window.location.search).get("refresh"));
+  const every = asked >= 1 ? asked * 1000 : 15000;
   for (const box of document.querySelectorAll("[data-refresh]")) {
     window.setInterval(async () => {
       if (box.querySelector("input:checked") || box.contains(document.activeElement)) return;
@@ -38,7 +41,7 @@ function refreshLists() {
         box.innerHTML = fresh.innerHTML;
         localTimes(box);
       }
-    }, 15000);
+    }, every);
   }
 }
 
