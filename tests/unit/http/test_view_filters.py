@@ -99,3 +99,22 @@ def test_a_request_names_only_subject_and_description(api: Api) -> None:
     )
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_views_made_before_the_filter_index_get_it_from_their_documents(api: Api) -> None:
+    from services.ticket_service.adapters.read_models.projector import TicketViews
+    from services.ticket_service.adapters.read_models.view_filters import Filters
+    from tests.unit.http.test_views import services
+
+    word = f"zb{uuid4().hex[:8]}"
+    number = api.create(subject=f"{word} older views", tags=["legacy"])["number"]
+    svc = services(api)
+    svc.views.catch_up()
+    with svc.views.tables.transaction() as cur:
+        for table in ("helpdesk_view_words", "helpdesk_view_tags", "helpdesk_view_fields"):
+            cur.execute(f"DELETE FROM {table}")
+    assert numbers(api, "/api/v1/views/all", q=word) == []
+    views = TicketViews(svc.tickets)
+    page = views.view(closed=False, filters=Filters(text=word, tag="legacy"))
+    assert [d["number"] for d in page.docs] == [number]
+    assert views.rebuild().unchanged
