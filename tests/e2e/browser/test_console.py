@@ -181,3 +181,39 @@ def test_agents_do_not_get_the_period_form(site: Site, page: Page) -> None:
     page.goto(f"{site.base}/agent/settings")
     expect(page.get_by_text("Only admins and owners change it.")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
+
+
+def test_the_all_list_pages_with_its_filters(site: Site, page: Page) -> None:
+    tag = word()
+    made = [site.create(subject=f"{tag} batch {i}")["number"] for i in range(27)]
+    site.sign_in(page, "agent")
+    page.goto(f"{site.base}/agent/?q={tag}&sort=number")
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(25)
+    page.get_by_role("link", name="Next page").click()
+    expect(rows).to_have_count(2)
+    assert [int(n or 0) for n in rows.evaluate_all("rs => rs.map(r => r.dataset.number)")] == (
+        made[25:]
+    )
+    expect(page.get_by_label("Subject")).to_have_value(tag)
+    expect(page.get_by_role("link", name="Next page")).to_have_count(0)
+
+
+def test_keyboard_only_filter_and_open_a_ticket(site: Site, page: Page) -> None:
+    tag = word()
+    ticket = site.create(subject=f"{tag} keyboard user")
+    site.sign_in(page, "agent")
+    page.get_by_label("Subject").focus()
+    page.keyboard.type(tag)
+    page.keyboard.press("Enter")
+    link = page.get_by_role("link", name=f"{tag} keyboard user")
+    expect(link).to_be_visible()
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{site.base}/agent/tickets/{ticket['number']}")
+    page.get_by_label("Priority").focus()
+    page.keyboard.press("End")  # the last option: urgent
+    page.get_by_role("button", name="Save").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.locator("dl.fields")).to_contain_text("urgent")
