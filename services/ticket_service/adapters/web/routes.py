@@ -31,6 +31,7 @@ from services.ticket_service.adapters.http.routes_helpcenter import (
 )
 from services.ticket_service.adapters.http.routes_settings import period
 from services.ticket_service.adapters.http.routes_tickets import (
+    Number,
     bulk_command,
     channel_of,
     refuses_bulk,
@@ -256,7 +257,7 @@ def ticket_page_values(svc: Services, number: int, claims: Claims) -> dict[str, 
 
 
 @router.get("/agent/tickets/{number}", response_class=HTMLResponse)
-async def agent_ticket(request: Request, number: int) -> Response:
+async def agent_ticket(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "agent", "get_ticket")
     try:
         values = await run_in_threadpool(ticket_page_values, services_of(request), number, claims)
@@ -273,7 +274,7 @@ async def agent_ticket(request: Request, number: int) -> Response:
 
 
 @router.post("/agent/tickets/{number}/update")
-async def agent_update(request: Request, number: int) -> Response:
+async def agent_update(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "agent", "update_ticket")
     form = await form_of(request)
     url = f"/agent/tickets/{number}"
@@ -296,7 +297,7 @@ async def agent_update(request: Request, number: int) -> Response:
 
 
 @router.post("/agent/tickets/{number}/comments")
-async def agent_comment(request: Request, number: int) -> Response:
+async def agent_comment(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "agent", "add_comment")
     form = await form_of(request)
     url = f"/agent/tickets/{number}"
@@ -315,7 +316,7 @@ async def agent_comment(request: Request, number: int) -> Response:
 
 
 @router.post("/agent/tickets/{number}/follow-up")
-async def agent_follow_up(request: Request, number: int) -> Response:
+async def agent_follow_up(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "agent", "create_follow_up")
     form = await form_of(request)
     ctx = context(request, claims)
@@ -414,7 +415,7 @@ async def help_create(request: Request) -> Response:
 
 
 @router.get("/help/requests/{number}", response_class=HTMLResponse)
-async def help_request(request: Request, number: int) -> Response:
+async def help_request(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "help", "get_request")
     try:
         ticket, seen_as = await run_in_threadpool(visible, services_of(request), number, claims)
@@ -436,7 +437,7 @@ async def help_request(request: Request, number: int) -> Response:
 
 
 @router.post("/help/requests/{number}/comments")
-async def help_comment(request: Request, number: int) -> Response:
+async def help_comment(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "help", "comment_request")
     form = await form_of(request)
     url = f"/help/requests/{number}"
@@ -455,7 +456,7 @@ async def help_comment(request: Request, number: int) -> Response:
 
 
 @router.post("/help/requests/{number}/follow-up")
-async def help_follow_up(request: Request, number: int) -> Response:
+async def help_follow_up(request: Request, number: Number) -> Response:
     claims = session.claims_of(request, "help", "follow_up_request")
     form = await form_of(request)
     svc = services_of(request)
