@@ -104,3 +104,19 @@ def test_forms_without_the_csrf_token_are_refused(api: Api, method: str, path: s
     r = api.client.post(path.replace("{number}", str(number)), data={"body": "x"})
     assert r.status_code == 403
     assert "CSRF" in r.text
+
+
+def test_cookies_are_secure_on_https(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    with TestClient(api.client.app, base_url="https://testserver") as client:
+        csrf_cookie = client.get("/agent/sign-in").headers["set-cookie"].lower()
+        assert "helpdesk_csrf=" in csrf_cookie and "; secure" in csrf_cookie
+        token = api.headers("agent")["Authorization"].split()[1]
+        r = client.post(
+            "/sign-in",
+            data={"token": token, "csrf_token": client.cookies["helpdesk_csrf"]},
+            follow_redirects=False,
+        )
+        flags = [p.strip().lower() for p in r.headers["set-cookie"].split(";")]
+        assert {"httponly", "secure", "samesite=lax", "path=/"} <= set(flags)
