@@ -77,14 +77,20 @@ class TicketViews:
     @staticmethod
     def _backfill_filters(cur: Cursor) -> None:
         """Views made before the filter index existed get its rows from their documents
-        (once: afterwards every write keeps both)."""
+        (once: afterwards every write keeps both). The tracking row is locked first, as
+        projecting does, so two processes starting together fill it once."""
         if cur.execute("SELECT number FROM helpdesk_view_fields LIMIT 1").fetchone():
             return
-        docs = [
-            json.loads(r["doc"])
-            for r in cur.execute("SELECT doc FROM helpdesk_view_tickets").fetchall()
-        ]
-        view_filters.write(cur, docs)
+        if not cur.execute("SELECT number FROM helpdesk_view_tickets LIMIT 1").fetchone():
+            return
+        cur.execute(
+            "UPDATE helpdesk_view_tracking SET position = position WHERE name = ?",
+            (TRACKING_NAME,),
+        )
+        if cur.execute("SELECT number FROM helpdesk_view_fields LIMIT 1").fetchone():
+            return  # the other process filled it while we waited
+        rows = cur.execute("SELECT doc FROM helpdesk_view_tickets").fetchall()
+        view_filters.write(cur, [json.loads(r["doc"]) for r in rows])
 
     # ---- projecting -------------------------------------------------------------------
 
