@@ -284,6 +284,16 @@ def _supervise(children: list[Child], on_ready: Callable[[], None]) -> None:
     supervisor.stop()
 
 
+def sign_in_links(info: StackInfo) -> dict[str, str]:
+    """A sign-in link per role with a page (the console, or the help center for
+    requesters); integrations have none."""
+    return {
+        role: f"{info.api_url}/{'help' if role == 'requester' else 'agent'}/sign-in#token={token}"
+        for role, token in info.tokens.items()
+        if role != "integration"
+    }
+
+
 def _banner(info: StackInfo, settings: Settings) -> None:
     lines = [
         "Helpdesk is starting (a 'Helpdesk is ready' line follows once every service serves).",
@@ -299,6 +309,8 @@ def _banner(info: StackInfo, settings: Settings) -> None:
         f"  Auto-close    after {settings.auto_close_after}",
         "  Tokens (Authorization: Bearer …):",
         *(f"    {role:<12} {token}" for role, token in info.tokens.items()),
+        "  Sign in in a browser (the token stays in the fragment, out of server logs):",
+        *(f"    {role:<12} {link}" for role, link in sign_in_links(info).items()),
         "Ctrl-C stops everything.",
     ]
     print("\n".join(lines), flush=True)

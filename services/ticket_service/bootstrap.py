@@ -2,7 +2,8 @@
 point: HTTP server, Kafka worker, CLI, tests and benchmarks):
 
 * :func:`build_application`: the application on its event store;
-* :func:`create_app`: the HTTP APIs around an application;
+* :func:`create_app`: the HTTP APIs around an application, with the browser pages (agent
+  console at ``/agent/``, help center at ``/help/``);
 * :func:`run_ticket_workers`: the Kafka side, the outbox relay and the command intake::
 
     async with run_ticket_workers(app, settings) as workers:
@@ -92,7 +93,11 @@ def create_app(
     else:
         wired = settings
         factory = application or (lambda: build_application(wired))
-    return build_http_app(settings, factory)
+    from services.ticket_service.adapters.web.routes import install as install_web
+
+    app = build_http_app(settings, factory)
+    install_web(app)  # the agent console and the help center (not in the OpenAPI document)
+    return app
 
 
 @dataclass

@@ -58,6 +58,7 @@ create_org_free_mail   | -      | 403   | 403        | 422   | 422   | 403      
 update_organization    | org    | 403   | 403        | 200   | 200   | 403         | 403
 delete_organization    | org    | 403   | 403        | 204   | 204   | 403         | 403
 list_requests          | -      | 403   | 403        | 403   | 403   | 403         | 200
+create_request         | -      | 403   | 403        | 403   | 403   | 403         | 201
 get_request            | active | 403   | 403        | 403   | 403   | 403         | 200
 get_request            | closed | 403   | 403        | 403   | 403   | 403         | 200
 get_request            | other  | 403   | 403        | 403   | 403   | 403         | 404
@@ -127,6 +128,7 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "update_organization": ("PATCH", "/api/v1/organizations/{n}", {"name": "Renamed"}),
     "delete_organization": ("DELETE", "/api/v1/organizations/{n}", None),
     "list_requests": ("GET", "/helpcenter/v1/requests", None),
+    "create_request": ("POST", "/helpcenter/v1/requests", {"subject": "Help", "description": ""}),
     "get_request": ("GET", "/helpcenter/v1/requests/{n}", None),
     "comment_request": ("POST", "/helpcenter/v1/requests/{n}/comments", {"body": "thanks"}),
     "follow_up_request": ("POST", "/helpcenter/v1/requests/{n}/follow-ups", {"body": "again"}),

@@ -33,6 +33,7 @@ ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "update_organization": POLICY_ADMIN_ROLES,
     "delete_organization": POLICY_ADMIN_ROLES,
     "list_requests": HELP_CENTER,
+    "create_request": HELP_CENTER,
     "get_request": HELP_CENTER,
     "comment_request": HELP_CENTER,
     "follow_up_request": HELP_CENTER,

@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from contracts.common import Channel
-from services.ticket_service.adapters.http import presenters, schemas
+from contracts.common import Channel, TicketFields
+from services.ticket_service.adapters.http import idempotency, presenters, schemas
 from services.ticket_service.adapters.http.audience import (
     Audience,
     audience,
@@ -42,11 +43,13 @@ from services.ticket_service.adapters.http.routes_views import (
 )
 from services.ticket_service.adapters.read_models.projector import Page
 from services.ticket_service.application import requested
+from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.messagebus import FromRequest, Submission
 from services.ticket_service.domain import errors
 from services.ticket_service.domain.ticket import Ticket
 
-router = APIRouter(prefix="/helpcenter/v1/requests", tags=["help center"], route_class=JSONRoute)
+REQUESTS_PATH = "/helpcenter/v1/requests"
+router = APIRouter(prefix=REQUESTS_PATH, tags=["help center"], route_class=JSONRoute)
 
 
 follow_up_url = help_center_follow_up_url
@@ -115,6 +118,60 @@ async def list_requests(
         ],
         next_cursor=page.next_cursor,
     )
+
+
+@router.post(
+    "",
+    name="create_request",
+    status_code=201,
+    response_model=schemas.RequestDetail,
+    responses=documented(401, 403, 422),
+)
+async def create_request(
+    body: schemas.NewRequestIn,
+    request: Request,
+    response: Response,
+    claims: AuthorizedClaims,
+    idempotency_key: IdempotencyKey = None,
+) -> schemas.RequestDetail:
+    """A new request with the caller as its requester (201 + ``Location``); a token
+    without an email → 422."""
+    svc = services_of(request)
+    ticket = await create_request_command(
+        svc, claims, body, idempotency_key=idempotency_key, ctx=context(request, claims)
+    )
+    response.headers["Location"] = f"/helpcenter/v1/requests/{ticket.number}"
+    return presenters.request_detail(ticket, Audience.PARTICIPANT)
+
+
+async def create_request_command(
+    svc: Services,
+    claims: Claims,
+    body: schemas.NewRequestIn,
+    *,
+    idempotency_key: str | None,
+    ctx: RequestContext,
+) -> Ticket:
+    """The command behind ``POST /helpcenter/v1/requests`` (also the help center's form)."""
+    if not claims.email:
+        raise ProblemError(422, "email_required", "The token names no email to request as.")
+    key = scoped_key(claims, idempotency_key)
+    digest = (
+        idempotency.fingerprint("POST", REQUESTS_PATH, body.model_dump(mode="json"))
+        if key
+        else None
+    )
+    try:
+        fields = TicketFields(
+            subject=body.subject, description=body.description, requester=claims.email
+        )
+    except ValidationError:
+        raise ProblemError(
+            422, "email_required", "The token's email is not one to request as."
+        ) from None
+    command = requested.create_ticket(ctx, fields, Channel.HELP_CENTER)
+    outcome = await submit(svc, Submission(command, ctx, FromRequest(key, digest)))
+    return outcome.unwrap()
 
 
 @router.get(

@@ -294,6 +294,11 @@ async def ticket_events(number: Number, claims: AuthorizedClaims, request: Reque
     return {"events": await call(history)}
 
 
+def refuses_bulk(changes: TicketChanges) -> bool:
+    """Closing in bulk is refused as a whole."""
+    return change_dict(changes).get("status") == Status.CLOSED
+
+
 @router.post(
     "/tickets/bulk",
     name="bulk_update",
@@ -307,20 +312,27 @@ async def bulk_update(
     """Apply the same changes to several tickets, each on its own; closed tickets are
     refused one by one; ``status: closed`` refuses the whole request (403)."""
     svc = services_of(request)
-    changes = change_dict(bulk.changes)
-    if changes.get("status") == Status.CLOSED:
+    if refuses_bulk(bulk.changes):
         raise ProblemError(
             403,
             "not_permitted",
             "Closing tickets in bulk is not permitted; tickets close "
             "automatically after staying solved.",
         )
-    ctx = context(request, claims)
-    numbers = list(dict.fromkeys(bulk.numbers))
-    submissions = [Submission(requested.update_ticket(ctx, n, bulk.changes), ctx) for n in numbers]
+    results = await bulk_command(svc, bulk.numbers, bulk.changes, ctx=context(request, claims))
+    return schemas.BulkOut(results=results)
+
+
+async def bulk_command(
+    svc: Services, numbers: Sequence[int], changes: TicketChanges, *, ctx: RequestContext
+) -> list[schemas.BulkResult]:
+    """The commands behind ``POST /api/v1/tickets/bulk`` (``status: closed`` refused by the
+    caller first): one update per ticket, each with its own result."""
+    unique = list(dict.fromkeys(numbers))
+    submissions = [Submission(requested.update_ticket(ctx, n, changes), ctx) for n in unique]
     outcomes = await run_in_threadpool(svc.tickets.bus.handle_batch, submissions)
     results = []
-    for number, outcome in zip(numbers, outcomes, strict=True):
+    for number, outcome in zip(unique, outcomes, strict=True):
         if outcome.failure is not None:
             raise outcome.failure
         if outcome.error is not None:
@@ -342,4 +354,4 @@ async def bulk_update(
             results.append(
                 schemas.BulkResult(number=number, ok=True, version=outcome.ticket.version)
             )
-    return schemas.BulkOut(results=results)
+    return results

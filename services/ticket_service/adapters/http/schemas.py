@@ -42,6 +42,13 @@ class RequestCommentIn(Body):
     body: str = Field(min_length=1, max_length=limits.TEXT_MAX)
 
 
+class NewRequestIn(Body):
+    """A help-center request: the caller (the token's email) is its requester."""
+
+    subject: str = Field(min_length=1, max_length=limits.SUBJECT_MAX)
+    description: str = Field(default="", max_length=limits.TEXT_MAX)
+
+
 class FollowUpIn(Body):
     body: str = Field(
         default="",

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.ticket_service.adapters.read_models import view_filters
 from services.ticket_service.adapters.read_models.ticket_docs import (
     Doc,
     apply,
@@ -26,6 +27,7 @@ from services.ticket_service.adapters.read_models.ticket_docs import (
     participants_of,
     public_doc,
 )
+from services.ticket_service.adapters.read_models.view_filters import Filters, Sort
 from services.ticket_service.adapters.read_models.view_tables import Cursor, ViewTables
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
@@ -62,12 +64,33 @@ class TicketViews:
         self.tables = ViewTables(app)
         self._lock = threading.Lock()
         with self.tables.transaction() as cur:
+            for statement in view_filters.SCHEMA:
+                cur.execute(statement)
+            self._backfill_filters(cur)
             if self._position(cur) is None:
                 cur.execute(
                     "INSERT INTO helpdesk_view_tracking (name, position) VALUES (?, 0) "
                     "ON CONFLICT (name) DO NOTHING",
                     (TRACKING_NAME,),
                 )
+
+    @staticmethod
+    def _backfill_filters(cur: Cursor) -> None:
+        """Views made before the filter index existed get its rows from their documents
+        (once: afterwards every write keeps both). The tracking row is locked first, as
+        projecting does, so two processes starting together fill it once."""
+        if cur.execute("SELECT number FROM helpdesk_view_fields LIMIT 1").fetchone():
+            return
+        if not cur.execute("SELECT number FROM helpdesk_view_tickets LIMIT 1").fetchone():
+            return
+        cur.execute(
+            "UPDATE helpdesk_view_tracking SET position = position WHERE name = ?",
+            (TRACKING_NAME,),
+        )
+        if cur.execute("SELECT number FROM helpdesk_view_fields LIMIT 1").fetchone():
+            return  # the other process filled it while we waited
+        rows = cur.execute("SELECT doc FROM helpdesk_view_tickets").fetchall()
+        view_filters.write(cur, [json.loads(r["doc"]) for r in rows])
 
     # ---- projecting -------------------------------------------------------------------
 
@@ -149,6 +172,7 @@ class TicketViews:
                 )
                 cur.execute("DELETE FROM helpdesk_view_participants")
                 cur.execute("DELETE FROM helpdesk_view_tickets")
+                view_filters.clear(cur)
                 self._write(cur, list(docs.values()))
                 cur.execute(
                     "UPDATE helpdesk_view_tracking SET position = ? WHERE name = ?",
@@ -202,28 +226,38 @@ class TicketViews:
             "INSERT INTO helpdesk_view_participants (email, number) VALUES (?, ?)",
             [(email, d["number"]) for d in docs for email in sorted(participants_of(d))],
         )
+        view_filters.write(cur, docs)
 
     # ---- reading (callers catch up first) ---------------------------------------------
 
     def all_open(self, cursor: int | None, limit: int) -> Page:
         """Every ticket that is not closed, newest first; the cursor is a ticket number."""
-        return self._page(
-            "SELECT doc FROM helpdesk_view_tickets WHERE is_closed = 0 AND number < ? "
-            "ORDER BY number DESC LIMIT ?",
-            cursor,
-            limit,
-            key="number",
-        )
+        return self.view(closed=False, cursor=None if cursor is None else str(cursor), limit=limit)
 
     def closed(self, cursor: int | None, limit: int) -> Page:
         """Closed tickets, most recently closed first; the cursor is a log position."""
-        return self._page(
-            "SELECT doc FROM helpdesk_view_tickets WHERE is_closed = 1 AND closed_position < ? "
-            "ORDER BY closed_position DESC LIMIT ?",
-            cursor,
-            limit,
-            key="closed_position",
-        )
+        return self.view(closed=True, cursor=None if cursor is None else str(cursor), limit=limit)
+
+    def view(
+        self,
+        *,
+        closed: bool,
+        filters: Filters | None = None,
+        sort: Sort = Sort.NEWEST,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page:
+        """One page of All (``closed=False``: active tickets, in ``sort`` order) or Closed
+        (most recently closed first, whatever ``sort``), filtered; the cursor is the
+        ``next_cursor`` of the page before (:class:`view_filters.InvalidCursor` if not)."""
+        limit = max(1, min(limit, MAX_PAGE))
+        sql, args = view_filters.query(closed, filters or Filters(), sort, cursor, limit)
+        with self.tables.transaction(commit=False) as cur:
+            rows = cur.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = view_filters.cursor_of(rows[-1], closed, sort) if more and rows else None
+        return Page([public_doc(json.loads(r["doc"])) for r in rows], next_cursor)
 
     def requests(self, email: str, org: str | None, cursor: int | None, limit: int) -> Page:
         """The caller's and CC'd tickets (and, with ``org``, an organization id, the tickets
