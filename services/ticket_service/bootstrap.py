@@ -92,7 +92,9 @@ def create_app(
     else:
         wired = settings
         factory = application or (lambda: build_application(wired))
-    return build_http_app(settings, factory)
+    from services.webhooks.bootstrap import build_management
+
+    return build_http_app(settings, factory, lambda: build_management(settings))
 
 
 @dataclass

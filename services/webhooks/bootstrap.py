@@ -31,7 +31,7 @@ from services.webhooks.adapters.http_sender import HttpSender, resolve
 from services.webhooks.adapters.kafka_events import build_broker
 from services.webhooks.adapters.sqlite_store import FILE_NAME, SqliteWebhookStore
 from services.webhooks.application.dispatcher import Dispatcher, DispatchPolicy
-from services.webhooks.application.management import Resolve, TargetRules
+from services.webhooks.application.management import Management, TargetRules
 from services.webhooks.config import WebhookConfig
 from services.webhooks.domain.retry import RetrySchedule
 from services.webhooks.domain.targets import allowlist
@@ -56,17 +56,9 @@ def target_rules(settings: Settings) -> TargetRules:
     )
 
 
-@dataclass(frozen=True)
-class ManagementWiring:
-    """What the management API needs (the ticket service's bootstrap builds it)."""
-
-    store: SqliteWebhookStore
-    rules: TargetRules
-    resolve: Resolve
-
-
-def build_management(settings: Settings) -> ManagementWiring:
-    return ManagementWiring(build_store(settings), target_rules(settings), resolve)
+def build_management(settings: Settings) -> Management:
+    """The store, the target rules and the resolver, for the ticket service's API."""
+    return Management(build_store(settings), target_rules(settings), resolve)
 
 
 def dispatcher_owner() -> str:

@@ -9,6 +9,9 @@ per-ticket projection the payloads are built from), ``processed`` (consumed even
 ``pending`` → ``delivered`` | ``failed``, the lease of the dispatcher sending it) and
 ``attempts`` (one row per HTTP attempt).
 
+An endpoint failing with no success for ``HELPDESK_WEBHOOK_DISABLE_AFTER`` is disabled: its
+pending deliveries end ``failed`` (redeliver them after re-enabling it).
+
 A dispatcher claims deliveries by leasing them (``lease_owner``, ``lease_until``); a lease
 that expires (its process died) makes the delivery claimable again. Only the oldest pending
 delivery of a (webhook, ticket) is claimable, so each endpoint sees a ticket's events in
@@ -55,7 +58,8 @@ CREATE TABLE IF NOT EXISTS webhooks (
     previous_secret TEXT,
     previous_until REAL,
     disabled_reason TEXT,
-    last_success_at REAL
+    last_success_at REAL,
+    failing_since REAL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -221,7 +225,7 @@ class SqliteWebhookStore:
             if changes["active"]:
                 # Re-enabled: the disable clock starts again.
                 columns["disabled_reason"] = None
-                columns["last_success_at"] = now
+                columns["failing_since"] = None
         with self._write() as db:
             found = db.execute("SELECT 1 FROM webhooks WHERE id = ?", (webhook_id,)).fetchone()
             if found is None:
@@ -480,15 +484,19 @@ class SqliteWebhookStore:
         )
         succeeded = {s.webhook_id: s.attempt_at for s in settled if s.status == "delivered"}
         db.executemany(
-            "UPDATE webhooks SET last_success_at = MAX(COALESCE(last_success_at, 0), ?) "
-            "WHERE id = ?",
+            "UPDATE webhooks SET last_success_at = MAX(COALESCE(last_success_at, 0), ?), "
+            "failing_since = NULL WHERE id = ?",
             [(at, w) for w, at in succeeded.items()],
         )
         failing = {s.webhook_id for s in settled if s.status != "delivered"} - set(succeeded)
         for webhook_id in failing:
+            first = min(s.attempt_at for s in settled if s.webhook_id == webhook_id)
+            db.execute(
+                "UPDATE webhooks SET failing_since = COALESCE(failing_since, ?) WHERE id = ?",
+                (first, webhook_id),
+            )
             row = db.execute(
-                "SELECT active, COALESCE(last_success_at, created_at) FROM webhooks WHERE id = ?",
-                (webhook_id,),
+                "SELECT active, failing_since FROM webhooks WHERE id = ?", (webhook_id,)
             ).fetchone()
             if row is None or not row[0] or not disable_due(float(row[1]), now, disable_after):
                 continue
@@ -497,7 +505,20 @@ class SqliteWebhookStore:
                 "UPDATE webhooks SET active = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
                 (reason, now, webhook_id),
             )
-            self._audit(db, webhook_id, "system", "disabled", {"reason": reason}, now)
+            dropped = db.execute(
+                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, "
+                "lease_owner = NULL, lease_until = NULL "
+                "WHERE webhook_id = ? AND status = 'pending'",
+                (webhook_id,),
+            ).rowcount
+            self._audit(
+                db,
+                webhook_id,
+                "system",
+                "disabled",
+                {"reason": reason, "failed_deliveries": dropped},
+                now,
+            )
 
     # ---- reading the log -------------------------------------------------------------
 

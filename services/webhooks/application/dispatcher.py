@@ -74,6 +74,7 @@ class Dispatcher:
         self._queues: dict[str, asyncio.Queue[Claimed]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._backlog_at = 0.0
+        self._recording = False
         self.rounds = 0
 
     @property
@@ -82,7 +83,7 @@ class Dispatcher:
 
     @property
     def idle(self) -> bool:
-        return not self._settled and not any(self._held.values())
+        return not self._settled and not self._recording and not any(self._held.values())
 
     def wake(self) -> None:
         self._wake.set()
@@ -108,6 +109,7 @@ class Dispatcher:
         held = sum(self._held.values())
         room = {w: self.room - n for w, n in self._held.items()}
         exclude = [w for w, left in room.items() if left <= 0]
+        self._recording = bool(settled)
         try:
             claimed = await asyncio.to_thread(
                 self.store.settle_and_claim,
@@ -126,6 +128,8 @@ class Dispatcher:
             self._settled[:0] = settled
             await asyncio.sleep(1.0)
             return 0
+        finally:
+            self._recording = False
         self.rounds += 1
         for s in settled:
             self._count(s.status if s.status != "pending" else "retried")
@@ -196,5 +200,5 @@ class Dispatcher:
         while True:
             if self.idle:
                 break
+            self.wake()
             await asyncio.sleep(poll)
-        self.wake()

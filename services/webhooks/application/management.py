@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from services.webhooks.application.ports import SubscriptionStore
 from services.webhooks.domain.targets import (
     TargetRefused,
     check_addresses,
@@ -23,6 +24,16 @@ ROTATION_OVERLAP_SECONDS = 24 * 3600.0
 class TargetRules:
     allow_http: bool
     allowed_hosts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Management:
+    """What the management API is given (the ticket service's bootstrap builds it with
+    :func:`services.webhooks.bootstrap.build_management`)."""
+
+    store: SubscriptionStore
+    rules: TargetRules
+    resolve: Resolve
 
 
 class InvalidSubscription(ValueError):

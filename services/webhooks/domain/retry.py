@@ -82,9 +82,10 @@ def judge(
     return Verdict("pending", at)
 
 
-def disable_due(last_success_or_creation: float, now: float, disable_after: float) -> bool:
-    """An endpoint failing with no success for ``disable_after`` seconds is disabled."""
-    return now - last_success_or_creation >= disable_after
+def disable_due(failing_since: float, now: float, disable_after: float) -> bool:
+    """An endpoint failing with no success for ``disable_after`` seconds (since its first
+    failure after its last success) is disabled."""
+    return now - failing_since >= disable_after
 
 
 def iso(ts: float) -> str:

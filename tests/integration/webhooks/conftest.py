@@ -8,20 +8,23 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
+from fastapi.testclient import TestClient
 
 from contracts import Actor
 from services.settings import Settings
+from services.ticket_service.adapters.http.auth import mint_token
 from services.ticket_service.application.context import RequestContext
 from services.ticket_service.application.tickets import TicketApplication
-from services.ticket_service.bootstrap import build_application, run_ticket_workers
+from services.ticket_service.bootstrap import build_application, create_app, run_ticket_workers
 from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.bootstrap import Webhooks, build_store, run_webhooks
 from services.webhooks.config import WebhookConfig
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics
 from tests.integration.webhooks.receiver import Receiver
+from tests.unit.http.api_client import EMAILS, SECRET
 
 T = TypeVar("T")
 
@@ -124,3 +127,31 @@ def receivers() -> Iterator[Callable[..., Receiver]]:
     finally:
         for receiver in started:
             receiver.stop()
+
+
+@dataclass
+class Api:
+    client: TestClient
+
+    def headers(self, role: str = "admin") -> dict[str, str]:
+        token = mint_token(SECRET, role=role, email=EMAILS[role])
+        return {"Authorization": f"Bearer {token}"}
+
+    def create(self, url: str, **fields: object) -> dict[str, Any]:
+        reply = self.client.post(
+            "/api/v1/webhooks", json={"url": url, **fields}, headers=self.headers()
+        )
+        assert reply.status_code == 201, reply.text
+        return dict(reply.json())
+
+
+def management_api(settings: Settings) -> Iterator[Api]:
+    """The ticket service's HTTP app (its webhook routes on the webhook store)."""
+    wired = settings.model_copy(update={"jwt_secret": SECRET})
+    with TestClient(create_app(wired)) as client:
+        yield Api(client)
+
+
+@pytest.fixture
+def api(settings: Settings) -> Iterator[Api]:
+    yield from management_api(settings)
