@@ -400,9 +400,11 @@ class SqliteWebhookStore:
             skip = list(exclude)
             marks = ", ".join("?" for _ in skip)
             excluded = f" AND d.webhook_id NOT IN ({marks})" if skip else ""
+            # Light candidates in claim order (no bodies): the scan stops at the limit.
+            fetch = min(limit, 4 * per_endpoint) if per_endpoint else limit
             rows = db.execute(
                 "SELECT d.id, d.webhook_id, w.url, w.secret, w.previous_secret, w.previous_until,"
-                " d.body, d.attempts, d.expires_at, d.event_at "
+                " d.attempts, d.expires_at, d.event_at "
                 "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
                 "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
                 "AND (d.lease_until IS NULL OR d.lease_until < ?) AND w.active = 1"
@@ -410,30 +412,41 @@ class SqliteWebhookStore:
                 "WHERE e.webhook_id = d.webhook_id AND e.ordering_key = d.ordering_key "
                 "AND e.status = 'pending' AND e.seq < d.seq) "
                 "ORDER BY d.next_attempt_at, d.seq LIMIT ?",
-                (now, now, *skip, limit * 4 if per_endpoint else limit),
+                (now, now, *skip, fetch),
             ).fetchall()
-            claimed: list[Claimed] = []
+            picked = []
             for r in rows:
                 if per_endpoint is not None:
                     left = room.get(r[1], per_endpoint)
                     if left <= 0:
                         continue
                     room[r[1]] = left - 1
-                keys = (r[3],) if not r[4] or (r[5] or 0) < now else (r[3], r[4])
-                claimed.append(
-                    Claimed(
-                        id=r[0],
-                        webhook_id=r[1],
-                        url=r[2],
-                        secrets=keys,
-                        body=bytes(r[6]),
-                        attempts=int(r[7]),
-                        expires_at=float(r[8]),
-                        event_at=float(r[9]),
-                    )
-                )
-                if len(claimed) >= limit:
+                picked.append(r)
+                if len(picked) >= limit:
                     break
+            bodies: dict[str, bytes] = {}
+            if picked:
+                marks = ", ".join("?" for _ in picked)
+                bodies = {
+                    str(i): bytes(b)
+                    for i, b in db.execute(
+                        f"SELECT id, body FROM deliveries WHERE id IN ({marks})",
+                        [r[0] for r in picked],
+                    )
+                }
+            claimed = [
+                Claimed(
+                    id=r[0],
+                    webhook_id=r[1],
+                    url=r[2],
+                    secrets=(r[3],) if not r[4] or (r[5] or 0) < now else (r[3], r[4]),
+                    body=bodies[r[0]],
+                    attempts=int(r[6]),
+                    expires_at=float(r[7]),
+                    event_at=float(r[8]),
+                )
+                for r in picked
+            ]
             db.executemany(
                 "UPDATE deliveries SET lease_owner = ?, lease_until = ? WHERE id = ?",
                 [(owner, now + lease_seconds, c.id) for c in claimed],

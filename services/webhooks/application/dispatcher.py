@@ -8,7 +8,7 @@ endpoint fall to half of what it may hold, when the consumer recorded new ones, 
 the store sees few, large transactions and the queues do not run dry behind it.
 
 Each endpoint has its own queue and at most ``per_endpoint`` requests in flight, and may
-hold at most ``2 · per_endpoint`` claimed deliveries: a slow endpoint fills its own queue
+hold at most ``4 · per_endpoint`` claimed deliveries: a slow endpoint fills its own queue
 and is left out of the claims, never delaying another. Several dispatchers (processes) may
 share one store: a claim is a lease, and an expired lease (its process died) makes the
 delivery claimable again — the receiver may then see it twice, with the same
@@ -79,7 +79,8 @@ class Dispatcher:
 
     @property
     def room(self) -> int:
-        return 2 * self.policy.per_endpoint
+        """Claimed deliveries one endpoint may hold (queued or in flight)."""
+        return 4 * self.policy.per_endpoint
 
     @property
     def idle(self) -> bool:

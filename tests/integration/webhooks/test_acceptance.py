@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from contracts import Actor, TicketFields
+from contracts.webhooks import WEBHOOK_PAYLOAD_TYPES
 from services.ticket_service.application.context import RequestContext, utcnow
 from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.bootstrap import Webhooks
@@ -40,6 +41,8 @@ async def test_create_solve_auto_close_follow_up_arrive_once_in_version_order_wi
     assert all(r.verifies(secret) for r in got)
     payloads = [r.payload() for r in got]
     assert len({r.id for r in got}) == 4, "each once"
+    for payload in payloads:  # each conforms to its committed JSON Schema's model
+        WEBHOOK_PAYLOAD_TYPES[payload["type"]].model_validate(payload)
     of_original = [p for p in payloads if p["data"]["ticket"]["id"] == str(ticket.id)]
     [follow_payload] = [p for p in payloads if p not in of_original]
     assert [p["type"] for p in of_original] == [
