@@ -8,9 +8,10 @@ broker and Redis listen on stable ports (``HELPDESK_STACK_KAFKA_PORT``, 19092, a
 when no setting is exported (``helpdesk stack env`` prints the export lines). Its
 ``status`` is ``starting`` until every service serves — HTTP ready, the ticket workers,
 the closer, outbound mail and the webhook dispatcher joined their consumer groups, the
-closer's timers rebuilt, SMTP answering — then ``ready`` (and one ``Helpdesk is ready`` line is printed), ``stopped``
-after a clean stop. Outbound mail goes to ``HELPDESK_SMTP_RELAY`` when it is set, else to
-the outbox Maildir ``<data dir>/outbox``.
+closer's timers rebuilt, SMTP answering — then ``ready`` (and one ``Helpdesk is ready``
+line is printed), ``stopped`` after a clean stop. Outbound mail goes to
+``HELPDESK_SMTP_RELAY`` when it is set, else to the outbox Maildir ``<data dir>/outbox``.
+Webhook targets may be http here (``HELPDESK_WEBHOOK_ALLOW_HTTP``).
 
 The embedded broker keeps nothing across runs (memory storage), so each run gives the relay
 a fresh position name: the whole event history is published again, and the consumers
