@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     ``<data_dir>/mail-suppression.sqlite3``: both need to see one file."""
     webhook_allow_http: bool = False
     """Webhook targets may be ``http://`` (the local stack sets it); otherwise https only."""
-    webhook_allowed_hosts: str = ""
+    webhook_allowed_hosts: str | None = None
     """Comma-separated host names or addresses a webhook may target even when they resolve
     to loopback, private, link-local, multicast or metadata addresses."""
     webhook_timeout_seconds: float = Field(10.0, gt=0)
@@ -169,9 +169,9 @@ class Settings(BaseSettings):
     """A delivery still not accepted this long after it was recorded ends ``failed``."""
     webhook_disable_after: timedelta = timedelta(days=3)
     """An endpoint failing without a success for this long is disabled."""
-    webhook_database_url: str | None = None
-    """The webhook service's own store: a PostgreSQL URL, or unset for
-    ``<data_dir>/webhooks.sqlite3`` (shared by the API and the dispatchers)."""
+    webhook_store_path: Path | None = None
+    """The webhook service's store (SQLite), shared by the management API and every
+    dispatcher; default ``<data_dir>/webhooks.sqlite3``."""
 
     @field_validator("command_roles", mode="before")
     @classmethod

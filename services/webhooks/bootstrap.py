@@ -40,11 +40,10 @@ log = logging.getLogger("helpdesk.webhooks")
 
 
 def build_store(settings: Settings) -> SqliteWebhookStore:
-    """The one place that chooses the store: ``<data_dir>/webhooks.sqlite3``."""
-    if settings.webhook_database_url:
-        raise ValueError("HELPDESK_WEBHOOK_DATABASE_URL: only the SQLite store exists yet")
+    """The one place that chooses the store: ``HELPDESK_WEBHOOK_STORE_PATH``, else
+    ``<data_dir>/webhooks.sqlite3``."""
     return SqliteWebhookStore(
-        Path(settings.data_dir) / FILE_NAME,
+        settings.webhook_store_path or Path(settings.data_dir) / FILE_NAME,
         horizon_seconds=settings.webhook_retry_horizon.total_seconds(),
     )
 
@@ -52,7 +51,7 @@ def build_store(settings: Settings) -> SqliteWebhookStore:
 def target_rules(settings: Settings) -> TargetRules:
     return TargetRules(
         allow_http=settings.webhook_allow_http,
-        allowed_hosts=allowlist(settings.webhook_allowed_hosts),
+        allowed_hosts=allowlist(settings.webhook_allowed_hosts or ""),
     )
 
 
@@ -88,7 +87,7 @@ async def run_webhooks(
     store = build_store(settings)
     sender = HttpSender(
         timeout=settings.webhook_timeout_seconds,
-        allowed=allowlist(settings.webhook_allowed_hosts),
+        allowed=allowlist(settings.webhook_allowed_hosts or ""),
         max_connections=config.per_endpoint,
     )
     dispatcher = Dispatcher(

@@ -32,7 +32,7 @@ def dispatcher_process(settings: Settings, config: WebhookConfig) -> subprocess.
         "HELPDESK_TOPIC_EVENTS": settings.topic_events,
         "HELPDESK_DATA_DIR": str(settings.data_dir),
         "HELPDESK_WEBHOOK_ALLOW_HTTP": "true",
-        "HELPDESK_WEBHOOK_ALLOWED_HOSTS": settings.webhook_allowed_hosts,
+        "HELPDESK_WEBHOOK_ALLOWED_HOSTS": settings.webhook_allowed_hosts or "",
         "HELPDESK_WEBHOOK_TIMEOUT_SECONDS": "1",
         "HELPDESK_WEBHOOKS_LEASE_SECONDS": "1",
         "HELPDESK_WEBHOOKS_GROUP_ID": config.group_id,
