@@ -21,6 +21,7 @@ version order.
 from __future__ import annotations
 
 import json
+import logging
 import secrets as random_secrets
 import sqlite3
 import threading
@@ -41,6 +42,8 @@ from services.webhooks.application.ports import (
     Webhook,
 )
 from services.webhooks.domain.retry import disable_due
+
+log = logging.getLogger("helpdesk.webhooks.store")
 
 FILE_NAME = "webhooks.sqlite3"
 RESPONSE_KEPT = 64 * 1024
@@ -524,6 +527,7 @@ class SqliteWebhookStore:
                 "WHERE webhook_id = ? AND status = 'pending'",
                 (webhook_id,),
             ).rowcount
+            log.warning("webhook %s disabled: %s", webhook_id, reason)
             self._audit(
                 db,
                 webhook_id,
