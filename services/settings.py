@@ -170,8 +170,8 @@ class Settings(BaseSettings):
     webhook_disable_after: timedelta = timedelta(days=3)
     """An endpoint failing without a success for this long is disabled."""
     webhook_store_path: Path | None = None
-    """The webhook service's store (SQLite), shared by the management API and every
-    dispatcher; default ``<data_dir>/webhooks.sqlite3``."""
+    """A SQLite webhook store shared by the management API and every dispatcher; unset:
+    PostgreSQL when ``database_url`` names it, else ``<data_dir>/webhooks.sqlite3``."""
 
     @field_validator("command_roles", mode="before")
     @classmethod

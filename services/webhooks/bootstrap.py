@@ -20,10 +20,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from faststream.kafka import KafkaBroker
 
 from services.kafka_setup import ensure_topics, partitioned
+from services.mail_store import POSTGRES_SCHEMES
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.webhooks.adapters import metrics
@@ -40,8 +42,15 @@ log = logging.getLogger("helpdesk.webhooks")
 
 
 def build_store(settings: Settings) -> SqliteWebhookStore:
-    """The one place that chooses the store: ``HELPDESK_WEBHOOK_STORE_PATH``, else
-    ``<data_dir>/webhooks.sqlite3``."""
+    """The one place that chooses the store: ``HELPDESK_WEBHOOK_STORE_PATH`` (SQLite) when
+    set, else PostgreSQL when ``HELPDESK_DATABASE_URL`` names it (as the mail store
+    chooses), else ``<data_dir>/webhooks.sqlite3``."""
+    url = settings.database_url
+    horizon = settings.webhook_retry_horizon.total_seconds()
+    if settings.webhook_store_path is None and url and urlsplit(url).scheme in POSTGRES_SCHEMES:
+        from services.webhooks.adapters.postgres_store import PostgresWebhookStore
+
+        return PostgresWebhookStore(url, horizon_seconds=horizon)
     return SqliteWebhookStore(
         settings.webhook_store_path or Path(settings.data_dir) / FILE_NAME,
         horizon_seconds=settings.webhook_retry_horizon.total_seconds(),

@@ -1,6 +1,6 @@
 """The webhook service's store in SQLite (``<data_dir>/webhooks.sqlite3``), shared by the
 ticket service's management API and every dispatcher process (WAL; write transactions are
-``BEGIN IMMEDIATE``).
+``BEGIN IMMEDIATE``). ``postgres_store.py`` runs the same statements on PostgreSQL.
 
 Tables: ``webhooks`` (subscriptions and their signing secrets — the only place a secret is
 kept), ``audit`` (who changed which subscription how; never a secret), ``tickets`` (the
@@ -144,20 +144,21 @@ class SqliteWebhookStore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.horizon_seconds = horizon_seconds
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        with self._lock:
-            self.db.executescript(SCHEMA)
+        self.db: Any = self._connect(str(path))
+
+    def _connect(self, path: str) -> Any:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA busy_timeout=30000")
+        db.executescript(SCHEMA)
+        return db
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Any]:
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
@@ -171,7 +172,7 @@ class SqliteWebhookStore:
         with self._lock:
             return self.db.execute(query, tuple(args)).fetchall()
 
-    def _audit(self, db: sqlite3.Connection, webhook_id: str, actor: str, action: str,
+    def _audit(self, db: Any, webhook_id: str, actor: str, action: str,
                details: dict[str, Any], at: float) -> None:  # fmt: skip
         db.execute(
             "INSERT INTO audit (webhook_id, at, actor, action, details) VALUES (?, ?, ?, ?, ?)",
@@ -302,9 +303,7 @@ class SqliteWebhookStore:
 
     # ---- planning (the events consumer) ----------------------------------------------
 
-    def _insert_deliveries(
-        self, db: sqlite3.Connection, planned: Sequence[NewDelivery], now: float
-    ) -> None:
+    def _insert_deliveries(self, db: Any, planned: Sequence[NewDelivery], now: float) -> None:
         db.executemany(
             "INSERT INTO deliveries (id, webhook_id, ordering_key, type, body, event_at, "
             "created_at, expires_at, status, attempts, next_attempt_at) "
@@ -458,7 +457,7 @@ class SqliteWebhookStore:
 
     def _settle(
         self,
-        db: sqlite3.Connection,
+        db: Any,
         settled: Sequence[Settled],
         owner: str,
         now: float,
@@ -500,9 +499,9 @@ class SqliteWebhookStore:
         )
         succeeded = {s.webhook_id: s.attempt_at for s in settled if s.status == "delivered"}
         db.executemany(
-            "UPDATE webhooks SET last_success_at = MAX(COALESCE(last_success_at, 0), ?), "
-            "failing_since = NULL WHERE id = ?",
-            [(at, w) for w, at in succeeded.items()],
+            "UPDATE webhooks SET last_success_at = CASE WHEN COALESCE(last_success_at, 0) > ? "
+            "THEN last_success_at ELSE ? END, failing_since = NULL WHERE id = ?",
+            [(at, at, w) for w, at in succeeded.items()],
         )
         failing = {s.webhook_id for s in settled if s.status != "delivered"} - set(succeeded)
         for webhook_id in failing:
