@@ -4,6 +4,7 @@ types, and the signatures ``standardwebhooks`` verifies."""
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 from standardwebhooks import Webhook
@@ -78,3 +79,37 @@ def test_signatures_verify_with_standardwebhooks_and_both_secrets_during_rotatio
     assert len(headers["webhook-signature"].split(" ")) == 2
     for secret in (old, new):
         assert Webhook(secret).verify(body, headers) == {"type": "webhook.ping"}
+
+
+def _created(number: int, ticket: str, **data: object) -> dict[str, object]:
+    return {
+        "event_type": "FollowUpCreated" if "follow_up_of" in data else "TicketCreated",
+        "event_id": str(uuid.uuid4()),
+        "ticket_id": ticket,
+        "ticket_number": number,
+        "version": 1,
+        "occurred_at": "2026-12-03T10:00:00Z",
+        "data": {
+            "number": number, "subject": "s", "description": "", "status": "open",
+            "requester": "r@example.com", "cc": [], "assignee": None, "division": None,
+            "priority": "normal", "form": None, "tags": [], "custom_fields": {},
+            "channel": "agent", "created_by": {"role": "agent", "email": "a@example.com"},
+            **data,
+        },
+    }  # fmt: skip
+
+
+def test_a_follow_up_folded_before_its_original_still_links_it() -> None:
+    """Another partition: the follow-up's event arrives before the original's creation."""
+    import json
+
+    from services.webhooks.application.planning import Planner
+    from services.webhooks.application.ports import Webhook
+
+    original, follow_up = str(uuid.uuid4()), str(uuid.uuid4())
+    hook = Webhook("w", "https://example.com", (), None, True, 0.0, 0.0)
+    planner = Planner(lambda n: None, [hook])
+    [first] = planner.plan(_created(2, follow_up, follow_up_of={"number": 1, "id": original}))
+    assert "original" not in json.loads(first.body)["data"]
+    [second] = planner.plan(_created(1, original))
+    assert json.loads(second.body)["data"]["ticket"]["follow_ups"] == [2]

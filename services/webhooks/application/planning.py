@@ -22,6 +22,9 @@ from services.ticket_service.application.ticket_docs import Doc, apply, public_d
 from services.webhooks.application.ports import NewDelivery, Webhook
 from services.webhooks.domain.types import PING, subscribed, webhook_type
 
+STUB = "_stub"
+"""Marks the projection entry of an original whose follow-up was folded first."""
+
 
 def delivery_id() -> str:
     """The ``webhook-id``: one per delivery, the same on every attempt."""
@@ -68,6 +71,19 @@ class Planner:
             self.docs[number] = loaded
         return self.docs[number]
 
+    def _link(self, original_number: int, follow_up: int) -> dict[str, Any] | None:
+        """Record ``follow_up`` in the original's links; the original's payload, or None
+        when the original is not folded yet (another partition): a stub keeps the link
+        until its creation arrives."""
+        original = self._doc(original_number)
+        if original is None:
+            original = self.docs[original_number] = {STUB: True, "follow_ups": []}
+        links = original.setdefault("follow_ups", [])
+        if follow_up not in links:
+            links.append(follow_up)
+        self.touched.add(original_number)
+        return None if STUB in original else ticket_payload(original)
+
     def plan(self, value: dict[str, Any]) -> list[NewDelivery]:
         type_ = webhook_type(str(value.get("event_type")))
         if type_ is None:
@@ -80,25 +96,26 @@ class Planner:
         number = envelope.ticket_number
         if number is not None:
             known = self._doc(number)
+            stub = known is not None and STUB in known
             if (
                 known is not None
+                and not stub
                 and envelope.version is not None
                 and envelope.version <= int(known["version"])
             ):
                 return []  # already folded: a republished event
+            if stub and not isinstance(envelope, ev.TicketCreated | ev.FollowUpCreated):
+                return []
+            links_before = list(known.get("follow_ups") or []) if known else []
             if apply(self.docs, envelope, 0) is None:
                 return []
             doc = self.docs[number]
-            doc.setdefault("follow_ups", [])
+            doc.setdefault("follow_ups", links_before)
             self.touched.add(number)
             if isinstance(envelope, ev.FollowUpCreated):
-                original = self._doc(envelope.data.follow_up_of.number)
-                if original is not None:
-                    links = original.setdefault("follow_ups", [])
-                    if number not in links:
-                        links.append(number)
-                    self.touched.add(envelope.data.follow_up_of.number)
-                    data["original"] = ticket_payload(original)
+                data["original"] = self._link(envelope.data.follow_up_of.number, number)
+                if data["original"] is None:
+                    del data["original"]
             data["ticket"] = ticket_payload(doc)
         payload = body(type_, data["event"]["occurred_at"], data)
         at = envelope.occurred_at.timestamp()
