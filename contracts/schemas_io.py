@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from contracts.commands import COMMAND_TYPES
 from contracts.dead_letters import DeadLetter
 from contracts.events import EVENT_TYPES
+from contracts.webhooks import WEBHOOK_PAYLOAD_TYPES
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 CURRENT_DIR = SCHEMA_DIR / "current"
@@ -26,8 +27,13 @@ RELEASED_DIR = SCHEMA_DIR / "released"
 
 
 def generate() -> dict[str, dict[str, Any]]:
-    """File name → JSON Schema, for every event and command model."""
-    models: list[type[BaseModel]] = [*EVENT_TYPES, *COMMAND_TYPES, DeadLetter]
+    """File name → JSON Schema, for every event, command and webhook payload model."""
+    models: list[type[BaseModel]] = [
+        *EVENT_TYPES,
+        *COMMAND_TYPES,
+        DeadLetter,
+        *WEBHOOK_PAYLOAD_TYPES.values(),
+    ]
     return {
         f"{model.__name__}.json": model.model_json_schema(mode="serialization") for model in models
     }

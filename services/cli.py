@@ -12,6 +12,7 @@ from services.email_ingest.entrypoints import cli as email_cli
 from services.local_stack import cli as stack_cli
 from services.outbound_mail.entrypoints import cli as mail_cli
 from services.ticket_service.entrypoints import cli as ticket_cli
+from services.webhooks.entrypoints import cli as webhooks_cli
 
 app = typer.Typer(
     help="Helpdesk ticket lifecycle: services and operator tools.", no_args_is_help=True
@@ -43,7 +44,7 @@ def version() -> None:
     typer.echo(package_version("helpdesk"))
 
 
-for module in (ticket_cli, closer_cli, email_cli, mail_cli, stack_cli):
+for module in (ticket_cli, closer_cli, email_cli, mail_cli, webhooks_cli, stack_cli):
     module.register(app)
 
 

@@ -158,6 +158,20 @@ class Settings(BaseSettings):
     mail_suppression_path: Path | None = None
     """The suppression list email ingest writes and outbound mail reads (SQLite); default
     ``<data_dir>/mail-suppression.sqlite3``: both need to see one file."""
+    webhook_allow_http: bool = False
+    """Webhook targets may be ``http://`` (the local stack sets it); otherwise https only."""
+    webhook_allowed_hosts: str | None = None
+    """Comma-separated host names or addresses a webhook may target even when they resolve
+    to loopback, private, link-local, multicast or metadata addresses."""
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    """Connect and read timeout of one webhook delivery attempt."""
+    webhook_retry_horizon: timedelta = timedelta(hours=24)
+    """A delivery still not accepted this long after it was recorded ends ``failed``."""
+    webhook_disable_after: timedelta = timedelta(days=3)
+    """An endpoint failing without a success for this long is disabled."""
+    webhook_store_path: Path | None = None
+    """A SQLite webhook store shared by the management API and every dispatcher; unset:
+    PostgreSQL when ``database_url`` names it, else ``<data_dir>/webhooks.sqlite3``."""
 
     @field_validator("command_roles", mode="before")
     @classmethod
@@ -178,6 +192,8 @@ class Settings(BaseSettings):
         "smtp_give_up_after",
         "mail_rate_window",
         "mail_max_event_age",
+        "webhook_retry_horizon",
+        "webhook_disable_after",
         mode="before",
     )
     @classmethod
@@ -191,6 +207,8 @@ class Settings(BaseSettings):
         "smtp_give_up_after",
         "mail_rate_window",
         "mail_max_event_age",
+        "webhook_retry_horizon",
+        "webhook_disable_after",
     )
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:

@@ -7,10 +7,11 @@ broker and Redis listen on stable ports (``HELPDESK_STACK_KAFKA_PORT``, 19092, a
 ``stack.json`` in the data directory records every address: ``helpdesk`` commands read it
 when no setting is exported (``helpdesk stack env`` prints the export lines). Its
 ``status`` is ``starting`` until every service serves — HTTP ready, the ticket workers,
-the closer and outbound mail joined their consumer groups, the closer's timers rebuilt, SMTP
-answering — then ``ready`` (and one ``Helpdesk is ready`` line is printed), ``stopped``
-after a clean stop. Outbound mail goes to ``HELPDESK_SMTP_RELAY`` when it is set, else to
-the outbox Maildir ``<data dir>/outbox``.
+the closer, outbound mail and the webhook dispatcher joined their consumer groups, the
+closer's timers rebuilt, SMTP answering — then ``ready`` (and one ``Helpdesk is ready``
+line is printed), ``stopped`` after a clean stop. Outbound mail goes to
+``HELPDESK_SMTP_RELAY`` when it is set, else to the outbox Maildir ``<data dir>/outbox``.
+Webhook targets may be http here (``HELPDESK_WEBHOOK_ALLOW_HTTP``).
 
 The embedded broker keeps nothing across runs (memory storage), so each run gives the relay
 a fresh position name: the whole event history is published again, and the consumers
@@ -92,6 +93,8 @@ def _children(settings: Settings, env: dict[str, str]) -> tuple[list[Child], dic
     helpdesk = [python, "-m", "services.cli"]
     api = f"http://{settings.http_host}:{settings.http_port}"
     worker_port, closer_port, mail_port = free_port(), free_port(), free_port()
+    webhooks_port = free_port()
+    webhooks_health = f"http://{settings.http_host}:{webhooks_port}/readyz"
     worker_health = f"http://{settings.http_host}:{worker_port}/readyz"
     closer_health = f"http://{settings.http_host}:{closer_port}/readyz"
     mail_health = f"http://{settings.http_host}:{mail_port}/readyz"
@@ -101,6 +104,7 @@ def _children(settings: Settings, env: dict[str, str]) -> tuple[list[Child], dic
         "closer": closer_health,
         "email": f"smtp://{settings.smtp_host}:{settings.smtp_port}",
         "mail": mail_health,
+        "webhooks": webhooks_health,
     }
     children = [
         Child("tickets-http", [*helpdesk, "tickets-http"], env, ready=lambda: _http_ok(api)),
@@ -127,6 +131,12 @@ def _children(settings: Settings, env: dict[str, str]) -> tuple[list[Child], dic
             [*helpdesk, "mail", "run"],
             {**env, "HELPDESK_METRICS_PORT": str(mail_port)},
             ready=lambda: _get_ok(mail_health),
+        ),
+        Child(
+            "webhooks",
+            [*helpdesk, "webhooks", "run"],
+            {**env, "HELPDESK_METRICS_PORT": str(webhooks_port)},
+            ready=lambda: _get_ok(webhooks_health),
         ),
     ]
     return children, health
@@ -206,7 +216,12 @@ def _run_locked(settings: Settings) -> None:
     _check_service_ports(settings)
     embedded: list[LocalProcess] = []
     data_dir = str(settings.data_dir.resolve())
-    env = {"HELPDESK_DATA_DIR": data_dir, "HELPDESK_JWT_SECRET": settings.jwt_secret}
+    env = {
+        "HELPDESK_DATA_DIR": data_dir,
+        "HELPDESK_JWT_SECRET": settings.jwt_secret,
+        # Local receivers are http: allowed here (the setting still wins when exported).
+        "HELPDESK_WEBHOOK_ALLOW_HTTP": os.environ.get("HELPDESK_WEBHOOK_ALLOW_HTTP", "true"),
+    }
     info: StackInfo | None = None
     try:
         bootstrap = settings.kafka_bootstrap

@@ -94,8 +94,9 @@ def create_app(
         wired = settings
         factory = application or (lambda: build_application(wired))
     from services.ticket_service.adapters.web.routes import install as install_web
+    from services.webhooks.bootstrap import build_management
 
-    app = build_http_app(settings, factory)
+    app = build_http_app(settings, factory, lambda: build_management(settings))
     install_web(app)  # the agent console and the help center (not in the OpenAPI document)
     return app
 

@@ -25,6 +25,7 @@ DURATIONS = {
     timedelta(days=7): "7d",
     timedelta(hours=24): "24h",
     timedelta(hours=1): "1h",
+    timedelta(days=3): "3d",
 }
 """Duration defaults as the table writes them."""
 

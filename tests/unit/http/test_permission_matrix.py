@@ -80,6 +80,17 @@ list_dead_letters      | -      | 403   | 403        | 200   | 200   | 403      
 get_dead_letter        | -      | 403   | 403        | 404   | 404   | 403         | 403
 retry_dead_letter      | -      | 403   | 403        | 404   | 404   | 403         | 403
 purge_dead_letter      | -      | 403   | 403        | 404   | 404   | 403         | 403
+create_webhook         | -      | 403   | 403        | 201   | 201   | 201         | 403
+create_webhook_private | -      | 403   | 403        | 422   | 422   | 422         | 403
+list_webhooks          | -      | 403   | 403        | 200   | 200   | 200         | 403
+get_webhook            | -      | 403   | 403        | 404   | 404   | 404         | 403
+update_webhook         | -      | 403   | 403        | 404   | 404   | 404         | 403
+delete_webhook         | -      | 403   | 403        | 404   | 404   | 404         | 403
+rotate_webhook_secret  | -      | 403   | 403        | 404   | 404   | 404         | 403
+list_deliveries        | -      | 403   | 403        | 404   | 404   | 404         | 403
+redeliver              | -      | 403   | 403        | 404   | 404   | 404         | 403
+ping_webhook           | -      | 403   | 403        | 404   | 404   | 404         | 403
+webhook_audit          | -      | 403   | 403        | 200   | 200   | 200         | 403
 """
 # The mail downloads run on tickets that came from no mail, and the dead-letter routes on
 # an id that names none: every caller allowed gets 404 (their content is tested in
@@ -136,6 +147,18 @@ REQUESTS: dict[str, tuple[str, str, Any]] = {
     "get_dead_letter": ("GET", "/api/v1/dead-letters/{c}", None),
     "retry_dead_letter": ("POST", "/api/v1/dead-letters/{c}/retry", None),
     "purge_dead_letter": ("DELETE", "/api/v1/dead-letters/{c}", None),
+    # A public address literal: no DNS look-up; the webhook routes run on an id naming none.
+    "create_webhook": ("POST", "/api/v1/webhooks", {"url": "https://93.184.215.14/hook"}),
+    "create_webhook_private": ("POST", "/api/v1/webhooks", {"url": "https://10.0.0.1/hook"}),
+    "list_webhooks": ("GET", "/api/v1/webhooks", None),
+    "get_webhook": ("GET", "/api/v1/webhooks/{c}", None),
+    "update_webhook": ("PATCH", "/api/v1/webhooks/{c}", {"active": False}),
+    "delete_webhook": ("DELETE", "/api/v1/webhooks/{c}", None),
+    "rotate_webhook_secret": ("POST", "/api/v1/webhooks/{c}/rotate-secret", None),
+    "list_deliveries": ("GET", "/api/v1/webhooks/{c}/deliveries", None),
+    "redeliver": ("POST", "/api/v1/webhooks/{c}/deliveries/{a}/redeliver", None),
+    "ping_webhook": ("POST", "/api/v1/webhooks/{c}/ping", None),
+    "webhook_audit": ("GET", "/api/v1/webhooks/{c}/audit", None),
     "ticket_original": ("GET", "/api/v1/tickets/{n}/original", None),
     "ticket_attachment": ("GET", "/api/v1/tickets/{n}/attachments/{a}", None),
     "comment_original": ("GET", "/api/v1/tickets/{n}/comments/{c}/original", None),
@@ -189,6 +212,8 @@ def test_matrix_covers_every_endpoint() -> None:
         .replace("{comment_id}", "{c}")
         .replace("{attachment_id}", "{a}")
         .replace("{dead_letter_id}", "{c}")
+        .replace("{webhook_id}", "{c}")
+        .replace("{delivery_id}", "{a}")
         for router in API_ROUTERS  # the app's own routes list nests them (FastAPI 0.13x)
         for route in router.routes
         if isinstance(route, APIRoute) and route.name in ROLE_TABLE

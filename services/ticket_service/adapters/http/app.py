@@ -24,6 +24,7 @@ from services.ticket_service.adapters.http import (
     routes_settings,
     routes_tickets,
     routes_views,
+    routes_webhooks,
 )
 from services.ticket_service.adapters.http.body_limit import BodyLimit
 from services.ticket_service.adapters.http.deps import ServiceHolder, authorize
@@ -34,6 +35,7 @@ from services.ticket_service.adapters.http.openapi_headers import declare_respon
 from services.ticket_service.adapters.http.openapi_links import add_links
 from services.ticket_service.adapters.http.permissions import ROLE_TABLE
 from services.ticket_service.application.tickets import TicketApplication
+from services.webhooks.application.management import Management
 
 TITLE = "Helpdesk ticket service"
 VERSION = "1.0.0"
@@ -49,9 +51,14 @@ logs, configures no OpenTelemetry provider, and asking the global providers whet
 configured costs every request several environment look-ups."""
 
 
-def build_http_app(settings: Settings, application: Callable[[], TicketApplication]) -> FastAPI:
-    """``application`` makes the application on first use (at start-up)."""
-    holder = ServiceHolder(settings, application)
+def build_http_app(
+    settings: Settings,
+    application: Callable[[], TicketApplication],
+    webhooks: Callable[[], Management] | None = None,
+) -> FastAPI:
+    """``application`` makes the application on first use (at start-up); ``webhooks`` the
+    webhook service's management side (its store) for ``/api/v1/webhooks``."""
+    holder = ServiceHolder(settings, application, webhooks)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -115,6 +122,7 @@ API_ROUTERS = (
     routes_dead_letters.router,
     routes_mail.router,
     routes_mail.help_center_router,
+    routes_webhooks.router,
 )
 """The routers of the agent, integration and help-center APIs: every route behind
 :func:`authorize`."""

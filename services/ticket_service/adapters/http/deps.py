@@ -33,6 +33,7 @@ from services.ticket_service.application.group_commit import GroupCommitter
 from services.ticket_service.application.messagebus import Outcome, Submission
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.domain import errors
+from services.webhooks.application.management import Management
 
 T = TypeVar("T")
 
@@ -45,13 +46,20 @@ class Services:
     commits: GroupCommitter
     dead_letters: DeadLetterStore
     mail_store: MailStore
+    webhooks: Management | None = None
 
 
 class ServiceHolder:
     """Builds the application and views on first use (``helpdesk openapi`` needs neither)."""
 
-    def __init__(self, settings: Settings, factory: Callable[[], TicketApplication]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        factory: Callable[[], TicketApplication],
+        webhooks: Callable[[], Management] | None = None,
+    ) -> None:
         self.settings = settings
+        self._webhooks = webhooks
         self.tokens = TokenPolicy.from_settings(settings)
         self._factory = factory
         self._services: Services | None = None
@@ -70,6 +78,7 @@ class ServiceHolder:
                         commits,
                         DeadLetterStore(app),
                         mail_store_for(self.settings),
+                        self._webhooks() if self._webhooks is not None else None,
                     )
         return self._services
 
@@ -78,6 +87,8 @@ class ServiceHolder:
         if self._services is not None:
             self._services.commits.close()
             self._services.mail_store.close()
+            if self._services.webhooks is not None:
+                self._services.webhooks.store.close()
 
 
 def count_group_commit(operations: int) -> None:

@@ -14,6 +14,7 @@ from contracts.common import INTERNAL_ROLES, POLICY_ADMIN_ROLES, Role
 INTERNAL = INTERNAL_ROLES
 INTERNAL_AND_INTEGRATION = INTERNAL_ROLES | {Role.INTEGRATION}
 HELP_CENTER = frozenset({Role.REQUESTER})
+WEBHOOK_ADMINS = POLICY_ADMIN_ROLES | {Role.INTEGRATION}
 
 ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "create_ticket": INTERNAL_AND_INTEGRATION,
@@ -47,6 +48,16 @@ ROLE_TABLE: Mapping[str, frozenset[Role]] = {
     "get_comment_original": INTERNAL_AND_INTEGRATION,
     "get_comment_attachment": INTERNAL_AND_INTEGRATION,
     "get_request_attachment": HELP_CENTER,
+    "create_webhook": WEBHOOK_ADMINS,
+    "list_webhooks": WEBHOOK_ADMINS,
+    "get_webhook": WEBHOOK_ADMINS,
+    "update_webhook": WEBHOOK_ADMINS,
+    "delete_webhook": WEBHOOK_ADMINS,
+    "rotate_webhook_secret": WEBHOOK_ADMINS,
+    "list_webhook_deliveries": WEBHOOK_ADMINS,
+    "redeliver_webhook_delivery": WEBHOOK_ADMINS,
+    "ping_webhook": WEBHOOK_ADMINS,
+    "webhook_audit": WEBHOOK_ADMINS,
 }
 
 

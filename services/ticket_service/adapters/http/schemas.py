@@ -285,3 +285,115 @@ class DeadLetterOut(DeadLetter):
 
 class DeadLetterPage(BaseModel):
     dead_letters: list[DeadLetterOut] = Field(description="Oldest first.")
+
+
+# ---- webhooks (the management API of services/webhooks) ------------------------------
+
+WebhookType = Literal[
+    "ticket.created",
+    "ticket.updated",
+    "ticket.status_changed",
+    "ticket.commented",
+    "ticket.closed",
+    "ticket.follow_up_created",
+    "auto_close_policy.changed",
+]
+WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048, description="https URL.")]
+WebhookTypes = Annotated[
+    list[WebhookType],
+    Field(max_length=7, description="The event types to deliver; empty or absent: all."),
+]
+
+
+class WebhookIn(Body):
+    url: WebhookUrl
+    event_types: WebhookTypes = Field(default_factory=list)
+    description: str | None = Field(None, max_length=500)
+
+
+class WebhookPatch(Body):
+    """Replace the fields that are given; the others stay. ``active: true`` re-enables a
+    disabled webhook."""
+
+    url: WebhookUrl | None = None
+    event_types: WebhookTypes | None = None
+    description: str | None = Field(None, max_length=500)
+    active: bool = Field(True, description="Leave it out to keep it.")
+
+    @model_validator(mode="after")
+    def no_nulls(self) -> WebhookPatch:
+        nulls = sorted(
+            n for n in self.model_fields_set if getattr(self, n) is None and n != "description"
+        )
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null; leave it out to keep it.")
+        return self
+
+
+class WebhookOut(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None
+    active: bool
+    disabled_reason: str | None = Field(
+        None, description="Why the service disabled it (no success for the set time)."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(WebhookOut):
+    secret: str = Field(
+        description="The signing secret (``whsec_…``), shown only here and on rotation."
+    )
+
+
+class WebhookList(BaseModel):
+    webhooks: list[WebhookOut]
+
+
+class WebhookSecret(BaseModel):
+    id: str
+    secret: str = Field(description="The new signing secret, shown only here.")
+    previous_valid_until: datetime = Field(
+        description="Until then deliveries carry signatures with both secrets."
+    )
+
+
+class WebhookAttempt(BaseModel):
+    at: datetime
+    status: int | None = Field(description="The endpoint's HTTP status; null: no answer.")
+    duration_ms: float
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    response: str = Field("", description="At most 64 KiB of the answer's body.")
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="The ``webhook-id`` header: the same on every attempt.")
+    type: str
+    status: Literal["pending", "delivered", "failed"]
+    created_at: datetime
+    next_attempt_at: datetime | None
+    attempts: list[WebhookAttempt]
+
+
+class WebhookDeliveryPage(BaseModel):
+    deliveries: list[WebhookDelivery] = Field(description="Newest first.")
+    next_cursor: str | None
+
+
+class WebhookQueued(BaseModel):
+    delivery_id: str
+
+
+class WebhookAuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str = Field(description="created, changed, secret_rotated, redelivered, disabled")
+    details: dict[str, Any]
+
+
+class WebhookAudit(BaseModel):
+    entries: list[WebhookAuditEntry] = Field(description="Oldest first.")

@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.ticket_service.adapters.read_models import view_filters
-from services.ticket_service.adapters.read_models.ticket_docs import (
+from services.ticket_service.adapters.read_models.view_filters import Filters, Sort
+from services.ticket_service.adapters.read_models.view_tables import Cursor, ViewTables
+from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.ticket_docs import (
     Doc,
     apply,
     organization_of,
     participants_of,
     public_doc,
 )
-from services.ticket_service.adapters.read_models.view_filters import Filters, Sort
-from services.ticket_service.adapters.read_models.view_tables import Cursor, ViewTables
-from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 
 TRACKING_NAME = "ticket_views"

@@ -18,8 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from services.ticket_service.adapters.read_models.ticket_docs import Doc
 from services.ticket_service.adapters.read_models.view_tables import Cursor
+from services.ticket_service.application.ticket_docs import Doc
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS helpdesk_view_fields (

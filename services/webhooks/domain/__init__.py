@@ -1,0 +1,1 @@
+"""The webhook service's pure rules: event → webhook type, retry schedule, target safety."""
