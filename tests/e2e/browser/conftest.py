@@ -71,13 +71,15 @@ class Site:
         expect(page).to_have_url(f"{self.base}/{area}/")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
+    """Package-scoped: sync Playwright runs an event loop in this thread while it is open,
+    and tests after the browser suite call asyncio.run()."""
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if shutil.which(CHROMIUM) is None:
         raise RuntimeError(
@@ -89,7 +91,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("browser"), jwt_secret=SECRET)
     for served in serve(settings):
