@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format typecheck bench schemas openapi asyncapi up down clean system-deps
+.PHONY: install run test test-fast lint format typecheck bench soak schemas openapi asyncapi up down clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,13 @@ format: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
+
+## The fault-injection soak (docs/reliability.md): SOAK_SECONDS of load while parts are
+## killed, 3/4 on PostgreSQL then 1/4 on SQLite; the last line counts what was lost.
+SOAK_SECONDS ?= 600
+SOAK_STORE   ?= both
+soak: $(STAMP) system-deps
+	$(BIN)/python -m soak --seconds $(SOAK_SECONDS) --store $(SOAK_STORE)
 
 schemas: $(STAMP)
 	$(BIN)/python -m contracts.generate

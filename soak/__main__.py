@@ -5,11 +5,14 @@ duplicated`` (summed over the stores run)."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import random
 import sys
 import tempfile
 from pathlib import Path
 
+from soak.faults import PARTS
 from soak.report import Result
 from soak.run import run_soak
 
@@ -27,9 +30,16 @@ def main(argv: list[str] | None = None) -> int:
         help="with --store both: the share of the seconds run on SQLite",
     )
     parser.add_argument("--http-clients", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=random.randrange(1_000_000))
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="the parts the scheduler may kill (comma-separated)",
+    )
     parser.add_argument("--recovery", choices=["republish", "none"], default="republish")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # our clients meet dead brokers
     plan = {
         "postgres": [("postgres", args.seconds)],
         "sqlite": [("sqlite", args.seconds)],
@@ -48,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                 http_clients=args.http_clients,
                 seed=args.seed,
                 recovery=args.recovery,
+                parts=tuple(p for p in args.parts.split(",") if p),
             )
         print("\n".join(result.lines()), flush=True)
         results.append(result)

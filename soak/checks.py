@@ -89,6 +89,7 @@ def check_commands(
     events: list[StoredEvent],
     broker_kills: list[float],
     held: dict[str, str],
+    on_commands_topic: dict[tuple[int, int], str],
 ) -> Findings:
     """Every acknowledged command has its effect exactly once; an unacknowledged one at most
     once; a refused one never. ``held``: mail still in quarantine or suspended (marker →
@@ -108,10 +109,23 @@ def check_commands(
         elif command.refused is not None and count:
             findings.other.append(f"{what}: refused ({command.refused}) but applied")
         elif command.acked and count == 0 and command.refused is None:
-            if command.channel != "http" and any(k > (command.acked_at or 0) for k in broker_kills):
-                findings.excused.append(f"{what}: acknowledged, then the broker was killed")
+            acked_at = command.acked_at or 0.0
+            later = [k - acked_at for k in broker_kills if k > acked_at]
+            if command.channel != "http" and later:
+                findings.excused.append(
+                    f"{what}: acknowledged {min(later):.1f} s before the broker was killed"
+                )
             else:
                 where = f" (still held: {held[command.marker]})" if command.marker in held else ""
+                if command.channel == "kafka":
+                    on = command.marker in set(on_commands_topic.values())
+                    where += " (on the commands topic)" if on else " (not on the commands topic)"
+                    if command.offset:
+                        there = on_commands_topic.get(command.offset, "nothing")
+                        where += f", acked at {command.offset} where the topic holds {there}"
+                earlier = [acked_at - k for k in broker_kills if k < acked_at]
+                if earlier:
+                    where += f", {min(earlier):.1f} s after a broker kill"
                 findings.lost.append(f"{what}: acknowledged, no effect{where}")
     return findings
 

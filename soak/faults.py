@@ -1,4 +1,5 @@
-"""The fault scheduler: every few seconds, kill -9 a random part and start it again.
+"""The fault scheduler: every few seconds, kill -9 a random part and start it again (each
+part once per cycle, in a random order).
 
 Parts: the five services, the broker and Redis; ``redis-flush`` is a FLUSHALL without a
 kill. The broker is memory-only, so a kill loses every topic's records, the unconsumed
@@ -6,11 +7,13 @@ commands and the consumer groups' offsets. The relay does not notice that it sho
 the history again (it only republishes a page it was sending when it sees offsets go back),
 so after a broker restart the scheduler does what ``make run`` does for a fresh embedded
 broker: the worker is restarted with a new relay name, which publishes the whole history
-from the store (``recovery="republish"``; ``"none"`` leaves it to the system).
+from the store, and restarts the consumers, whose positions point into the lost topic
+(``recovery="republish"``; ``"none"`` leaves it to the system). See docs/reliability.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import threading
 import time
@@ -21,10 +24,13 @@ from typing import Literal
 
 import redis
 
+from services.kafka_setup import ensure_topics, service_topics
 from soak.stack import Stack
 
 PARTS = ("http", "worker", "closer", "email", "mail", "broker", "redis", "redis-flush")
 Recovery = Literal["republish", "none"]
+CONSUMERS = ("worker", "closer", "email", "mail")
+"""The parts that follow a topic (the worker also publishes: the relay)."""
 
 
 @dataclass
@@ -44,17 +50,24 @@ class FaultScheduler:
     downtime: tuple[float, float] = (0.0, 2.0)
     recovery: Recovery = "republish"
     seed: int = 0
+    parts: tuple[str, ...] = PARTS
+    say: Callable[[str], object] = print
     faults: list[Fault] = field(default_factory=list)
     store_head: Callable[[], int] | None = None
     broker_kills: list[float] = field(default_factory=list)
+    broker_starts: list[float] = field(default_factory=list)
     republished_after: int = 0
     """The topic holds every event stored after this notification id: 0 when each broker
     restart republishes the history; else the store's head right after the last kill."""
 
     def run(self) -> None:
         rng = random.Random(self.seed)
+        cycle: list[str] = []
         while not self.stop.wait(rng.uniform(*self.interval)):
-            part = rng.choice(PARTS)
+            if not cycle:  # every part once per cycle, in a random order
+                cycle = list(self.parts)
+                rng.shuffle(cycle)
+            part = cycle.pop()
             fault = Fault(part, time.time())
             self.faults.append(fault)
             try:
@@ -62,6 +75,11 @@ class FaultScheduler:
             except Exception as error:  # a part that will not come back is a finding
                 fault.error = f"{type(error).__name__}: {error}"
             fault.back_at = time.time()
+            self.say(
+                f"soak: fault {len(self.faults)}: {part}, back after "
+                f"{fault.back_at - fault.at:.1f} s"
+                + (f" ({fault.error[:200]})" if fault.error else "")
+            )
 
     def _inject(self, part: str, downtime: float) -> None:
         if part == "redis-flush":
@@ -79,11 +97,22 @@ class FaultScheduler:
                 self.republished_after = self.store_head()
         time.sleep(downtime)
         process.start()
+        if part == "broker":  # as `make run` does on a fresh broker, before anyone produces
+            asyncio.run(ensure_topics(self.stack.bootstrap, service_topics(self.stack.settings())))
+            self.broker_starts.append(time.time())
         if part == "broker" and self.recovery == "republish":
-            worker = self.stack.parts["worker"]
-            worker.kill()
-            self.stack.new_relay_name()
-            worker.start()
+            self._recover_from_empty_broker()
+
+    def _recover_from_empty_broker(self) -> None:
+        """What ``make run`` does with a fresh embedded broker: the worker starts with a new
+        relay name (the whole history is published again) and every consumer starts afresh
+        (no committed offsets: from the beginning). A consumer left running keeps its
+        position in the lost topic and skips that many records of the new one."""
+        self.stack.new_relay_name()
+        for name in CONSUMERS:
+            self.stack.parts[name].kill()
+        for name in CONSUMERS:
+            self.stack.parts[name].start()
 
     def by_part(self) -> Counter[str]:
         return Counter(f.part for f in self.faults)

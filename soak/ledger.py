@@ -39,6 +39,8 @@ class Command:
     sent_at: float = field(default_factory=time.time)
     acked_at: float | None = None
     refused: int | None = None
+    offset: tuple[int, int] | None = None
+    """Kafka: the (partition, offset) the broker acknowledged."""
     """The answer's status when the command was refused (a 4xx): no effect expected."""
 
 

@@ -139,7 +139,9 @@ class KafkaClient:
                     continue
             command, value, key = self._next()
             try:
-                await asyncio.wait_for(producer.send_and_wait(self.topic, value, key=key), 15)
+                sent = producer.send_and_wait(self.topic, value, key=key)
+                metadata = await asyncio.wait_for(sent, 15)
+                command.offset = (metadata.partition, metadata.offset)
                 self.ledger.ack(command)
             except (KafkaError, TimeoutError):
                 await _quietly_stop(producer)

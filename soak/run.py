@@ -14,10 +14,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from soak import checks
-from soak.faults import FaultScheduler, Recovery
+from soak.faults import PARTS, FaultScheduler, Recovery
 from soak.ledger import Ledger
 from soak.load import start_load
-from soak.observed import StoreReader, held_mail, pending_mail, sent_log, topic_events
+from soak.observed import (
+    StoreReader,
+    held_mail,
+    pending_mail,
+    sent_log,
+    topic_events,
+    topic_markers,
+)
 from soak.report import Result
 from soak.stack import AUTO_CLOSE_SECONDS, SUPPORT, Stack, running_stack
 
@@ -34,13 +41,19 @@ def run_soak(
     http_clients: int = 3,
     seed: int = 1,
     recovery: Recovery = "republish",
+    parts: tuple[str, ...] = PARTS,
     say: Callable[[str], object] = print,
 ) -> Result:
     with running_stack(data_dir, store) as stack:
-        say(f"soak: stack up on {store} ({data_dir}); {seconds:.0f} s of load and faults")
+        say(
+            f"soak: stack up on {store} ({data_dir}); {seconds:.0f} s of load and faults "
+            f"(seed {seed}, parts {','.join(parts)})"
+        )
         ledger, stop = Ledger(), threading.Event()
         heads = StoreReader(stack.settings())
-        scheduler = FaultScheduler(stack, stop, recovery=recovery, seed=seed, store_head=heads.head)
+        scheduler = FaultScheduler(
+            stack, stop, recovery=recovery, seed=seed, parts=parts, say=say, store_head=heads.head
+        )
         fault_thread = threading.Thread(target=scheduler.run, daemon=True, name="soak-faults")
         load = start_load(stack, ledger, stop, http_clients, seed)
         fault_thread.start()
@@ -141,7 +154,8 @@ def _check(
     mails = sent_log(str(stack.data_dir / "outbound-mail.sqlite3"))
     commands = ledger.snapshot()
     held = held_mail(stack.data_dir)
-    findings = checks.check_commands(commands, events, scheduler.broker_kills, held)
+    on_topic = topic_markers(stack.bootstrap, settings.topic_commands)
+    findings = checks.check_commands(commands, events, scheduler.broker_kills, held, on_topic)
     findings.extend(checks.check_closes(events, settled_at, CLOSE_GRACE))
     findings.extend(checks.check_follow_ups(events))
     findings.extend(checks.check_topic(events, topic, scheduler.republished_after))
