@@ -84,16 +84,25 @@ WHAT_COUNTS = {
 }
 
 
+INTAKE_GRACE = 5.0
+"""Seconds the intake may take to apply a command it can consume."""
+
+
 def check_commands(
     commands: list[Command],
     events: list[StoredEvent],
     broker_kills: list[float],
+    intake_down: list[tuple[float, float]],
     held: dict[str, str],
     on_commands_topic: dict[tuple[int, int], str],
 ) -> Findings:
     """Every acknowledged command has its effect exactly once; an unacknowledged one at most
     once; a refused one never. ``held``: mail still in quarantine or suspended (marker →
-    why), which is lost too when it was acknowledged."""
+    why), which is lost too when it was acknowledged.
+
+    A command the broker acknowledged is excused (reported, not counted) when the broker
+    was killed before the intake could have applied it: within ``INTAKE_GRACE`` seconds of
+    its acknowledgement, or while the worker (the intake) was down in between."""
     findings = Findings()
     envelopes = [e.envelope for e in events]
     effects, solves = _effects(envelopes), _solves(envelopes)
@@ -110,10 +119,17 @@ def check_commands(
             findings.other.append(f"{what}: refused ({command.refused}) but applied")
         elif command.acked and count == 0 and command.refused is None:
             acked_at = command.acked_at or 0.0
-            later = [k - acked_at for k in broker_kills if k > acked_at]
-            if command.channel != "http" and later:
+            kill = min((k for k in broker_kills if k > acked_at), default=None)
+            if (
+                command.channel != "http"
+                and kill is not None
+                and (
+                    kill - acked_at <= INTAKE_GRACE
+                    or any(start < kill and end > acked_at for start, end in intake_down)
+                )
+            ):
                 findings.excused.append(
-                    f"{what}: acknowledged {min(later):.1f} s before the broker was killed"
+                    f"{what}: acknowledged {kill - acked_at:.1f} s before the broker was killed"
                 )
             else:
                 where = f" (still held: {held[command.marker]})" if command.marker in held else ""
@@ -123,9 +139,8 @@ def check_commands(
                     if command.offset:
                         there = on_commands_topic.get(command.offset, "nothing")
                         where += f", acked at {command.offset} where the topic holds {there}"
-                earlier = [acked_at - k for k in broker_kills if k < acked_at]
-                if earlier:
-                    where += f", {min(earlier):.1f} s after a broker kill"
+                if kill is not None:
+                    where += f", {kill - acked_at:.1f} s before a broker kill"
                 findings.lost.append(f"{what}: acknowledged, no effect{where}")
     return findings
 

@@ -56,6 +56,8 @@ class FaultScheduler:
     store_head: Callable[[], int] | None = None
     broker_kills: list[float] = field(default_factory=list)
     broker_starts: list[float] = field(default_factory=list)
+    intake_down: list[tuple[float, float]] = field(default_factory=list)
+    """(from, to) while the worker, whose intake applies the commands topic, was down."""
     republished_after: int = 0
     """The topic holds every event stored after this notification id: 0 when each broker
     restart republishes the history; else the store's head right after the last kill."""
@@ -90,6 +92,7 @@ class FaultScheduler:
                 client.close()
             return
         process = self.stack.all_parts()[part]
+        down_from = time.time()
         process.kill()
         if part == "broker":
             self.broker_kills.append(time.time())
@@ -97,6 +100,8 @@ class FaultScheduler:
                 self.republished_after = self.store_head()
         time.sleep(downtime)
         process.start()
+        if part == "worker":
+            self.intake_down.append((down_from, time.time()))
         if part == "broker":  # as `make run` does on a fresh broker, before anyone produces
             asyncio.run(ensure_topics(self.stack.bootstrap, service_topics(self.stack.settings())))
             self.broker_starts.append(time.time())
@@ -109,10 +114,13 @@ class FaultScheduler:
         (no committed offsets: from the beginning). A consumer left running keeps its
         position in the lost topic and skips that many records of the new one."""
         self.stack.new_relay_name()
+        down_from = time.time()
         for name in CONSUMERS:
             self.stack.parts[name].kill()
         for name in CONSUMERS:
             self.stack.parts[name].start()
+            if name == "worker":
+                self.intake_down.append((down_from, time.time()))
 
     def by_part(self) -> Counter[str]:
         return Counter(f.part for f in self.faults)

@@ -155,7 +155,9 @@ def _check(
     commands = ledger.snapshot()
     held = held_mail(stack.data_dir)
     on_topic = topic_markers(stack.bootstrap, settings.topic_commands)
-    findings = checks.check_commands(commands, events, scheduler.broker_kills, held, on_topic)
+    findings = checks.check_commands(
+        commands, events, scheduler.broker_kills, scheduler.intake_down, held, on_topic
+    )
     findings.extend(checks.check_closes(events, settled_at, CLOSE_GRACE))
     findings.extend(checks.check_follow_ups(events))
     findings.extend(checks.check_topic(events, topic, scheduler.republished_after))
