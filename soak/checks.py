@@ -62,6 +62,13 @@ def _effects(events: list[dict[str, Any]]) -> dict[str, Counter[str]]:
     return effects
 
 
+def missed_replies(events: list[StoredEvent]) -> int:
+    """Mailed replies that opened a new ticket instead of joining theirs (email ingest's
+    index had not yet learnt the ticket): one effect, so not lost, but worth counting."""
+    effects = _effects([e.envelope for e in events])
+    return sum(1 for counted in effects.values() if counted["NewTicketFromReply"])
+
+
 def _solves(events: list[dict[str, Any]]) -> Counter[int]:
     """Ticket number → solves by an agent (the HTTP clients' solves)."""
     solves: Counter[int] = Counter()

@@ -90,34 +90,40 @@ class FaultScheduler:
                 client.flushall()
             finally:
                 client.close()
-            return
-        process = self.stack.all_parts()[part]
-        down_from = time.time()
-        process.kill()
-        if part == "broker":
-            self.broker_kills.append(time.time())
-            if self.recovery == "none" and self.store_head is not None:
-                self.republished_after = self.store_head()
-        time.sleep(downtime)
-        process.start()
-        if part == "worker":
-            self.intake_down.append((down_from, time.time()))
-        if part == "broker":  # as `make run` does on a fresh broker, before anyone produces
-            asyncio.run(ensure_topics(self.stack.bootstrap, service_topics(self.stack.settings())))
-            self.broker_starts.append(time.time())
-        if part == "broker" and self.recovery == "republish":
-            self._recover_from_empty_broker()
+        elif part == "broker":
+            self._broker_fault(downtime)
+        else:
+            process = self.stack.all_parts()[part]
+            down_from = time.time()
+            process.kill()
+            time.sleep(downtime)
+            process.start()
+            if part == "worker":
+                self.intake_down.append((down_from, time.time()))
 
-    def _recover_from_empty_broker(self) -> None:
-        """What ``make run`` does with a fresh embedded broker: the worker starts with a new
-        relay name (the whole history is published again) and every consumer starts afresh
-        (no committed offsets: from the beginning). A consumer left running keeps its
-        position in the lost topic and skips that many records of the new one."""
-        self.stack.new_relay_name()
+    def _broker_fault(self, downtime: float) -> None:
+        """Kill the broker and bring an empty one back. With ``recovery="republish"``, what
+        ``make run`` does with a fresh embedded broker: the worker and every consumer go
+        down with it (a consumer left running keeps its position in the lost topic and skips
+        that many records of the new one; a relay left running publishes its next events to
+        the new topic ahead of the history), the topics are created before anyone produces,
+        the worker starts with a new relay name (the whole history is published again) and
+        the consumers start afresh (no committed offsets: from the beginning)."""
+        followers = CONSUMERS if self.recovery == "republish" else ()
         down_from = time.time()
-        for name in CONSUMERS:
+        self.stack.broker.kill()
+        self.broker_kills.append(time.time())
+        for name in followers:
             self.stack.parts[name].kill()
-        for name in CONSUMERS:
+        if self.recovery == "none" and self.store_head is not None:
+            self.republished_after = self.store_head()
+        time.sleep(downtime)
+        self.stack.broker.start()
+        asyncio.run(ensure_topics(self.stack.bootstrap, service_topics(self.stack.settings())))
+        self.broker_starts.append(time.time())
+        if followers:
+            self.stack.new_relay_name()
+        for name in followers:
             self.stack.parts[name].start()
             if name == "worker":
                 self.intake_down.append((down_from, time.time()))

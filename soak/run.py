@@ -167,6 +167,8 @@ def _check(
     notes = [
         f"store: {len(events)} public events; topic: {len(topic)} records; "
         f"mail: {len(mails)} planned, {sum(received.values())} received "
-        f"({len(received)} Message-IDs)"
+        f"({len(received)} Message-IDs)",
+        f"mailed replies that opened a new ticket (index not caught up): "
+        f"{checks.missed_replies(events)}",
     ]
     return Result(store, seconds, scheduler.faults, commands, findings, notes=notes)
