@@ -110,9 +110,9 @@ class FaultScheduler:
         the worker starts with a new relay name (the whole history is published again) and
         the consumers start afresh (no committed offsets: from the beginning)."""
         followers = CONSUMERS if self.recovery == "republish" else ()
-        down_from = time.time()
         self.stack.broker.kill()
         self.broker_kills.append(time.time())
+        down_from = time.time()  # after the kill: what was queued before it is not excused
         for name in followers:
             self.stack.parts[name].kill()
         if self.recovery == "none" and self.store_head is not None:
