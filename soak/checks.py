@@ -101,7 +101,7 @@ def check_commands(
     broker_kills: list[float],
     intake_down: list[tuple[float, float]],
     held: dict[str, str],
-    on_commands_topic: dict[tuple[int, int], str],
+    seen_on_topic: dict[str, float],
 ) -> Findings:
     """Every acknowledged command has its effect exactly once; an unacknowledged one at most
     once; a refused one never. ``held``: mail still in quarantine or suspended (marker →
@@ -127,6 +127,16 @@ def check_commands(
         elif command.acked and count == 0 and command.refused is None:
             acked_at = command.acked_at or 0.0
             kill = min((k for k in broker_kills if k > acked_at), default=None)
+            witness = ""
+            if command.channel != "http":
+                seen = seen_on_topic.get(command.marker)
+                witness = (
+                    " (never seen on the commands topic)"
+                    if seen is None
+                    else f" (seen on the commands topic {seen - acked_at:.1f} s after its ack)"
+                )
+                if command.offset:
+                    witness += f" (acknowledged at partition/offset {command.offset})"
             if (
                 command.channel != "http"
                 and kill is not None
@@ -136,19 +146,14 @@ def check_commands(
                 )
             ):
                 findings.excused.append(
-                    f"{what}: acknowledged {kill - acked_at:.1f} s before the broker was killed"
+                    f"{what}: acknowledged {kill - acked_at:.1f} s before the broker was "
+                    f"killed{witness}"
                 )
             else:
                 where = f" (still held: {held[command.marker]})" if command.marker in held else ""
-                if command.channel == "kafka":
-                    on = command.marker in set(on_commands_topic.values())
-                    where += " (on the commands topic)" if on else " (not on the commands topic)"
-                    if command.offset:
-                        there = on_commands_topic.get(command.offset, "nothing")
-                        where += f", acked at {command.offset} where the topic holds {there}"
                 if kill is not None:
                     where += f", {kill - acked_at:.1f} s before a broker kill"
-                findings.lost.append(f"{what}: acknowledged, no effect{where}")
+                findings.lost.append(f"{what}: acknowledged, no effect{where}{witness}")
     return findings
 
 

@@ -56,6 +56,8 @@ class FaultScheduler:
     store_head: Callable[[], int] | None = None
     broker_kills: list[float] = field(default_factory=list)
     broker_starts: list[float] = field(default_factory=list)
+    on_broker_restart: Callable[[], None] = lambda: None
+    """Called once the empty broker is up and its topics exist."""
     intake_down: list[tuple[float, float]] = field(default_factory=list)
     """(from, to) while the worker, whose intake applies the commands topic, was down."""
     republished_after: int = 0
@@ -121,6 +123,7 @@ class FaultScheduler:
         self.stack.broker.start()
         asyncio.run(ensure_topics(self.stack.bootstrap, service_topics(self.stack.settings())))
         self.broker_starts.append(time.time())
+        self.on_broker_restart()
         if followers:
             self.stack.new_relay_name()
         for name in followers:

@@ -73,20 +73,6 @@ def topic_events(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     return asyncio.run(read())
 
 
-def topic_markers(bootstrap: str, topic: str) -> dict[tuple[int, int], str]:
-    """(partition, offset) → the markers found in that record of the topic (the commands
-    topic: what is still there)."""
-
-    async def read() -> dict[tuple[int, int], str]:
-        found: dict[tuple[int, int], str] = {}
-        async for record in read_history(bootstrap, topic):
-            text = (record.value or b"").decode(errors="replace")
-            found[(record.partition, record.offset)] = ",".join(MARKER.findall(text))
-        return found
-
-    return asyncio.run(read())
-
-
 @dataclass(frozen=True)
 class SentMail:
     event_id: str

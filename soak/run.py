@@ -23,10 +23,10 @@ from soak.observed import (
     pending_mail,
     sent_log,
     topic_events,
-    topic_markers,
 )
 from soak.report import Result
 from soak.stack import AUTO_CLOSE_SECONDS, SUPPORT, Stack, running_stack
+from soak.tap import CommandTap
 
 QUIET_SECONDS = 8.0
 SETTLE_TIMEOUT = 300.0
@@ -54,7 +54,12 @@ def run_soak(
         scheduler = FaultScheduler(
             stack, stop, recovery=recovery, seed=seed, parts=parts, say=say, store_head=heads.head
         )
+        settings = stack.settings()
+        tap = CommandTap(stack.bootstrap, settings.topic_commands, settings.kafka_partitions, stop)
+        scheduler.on_broker_restart = tap.reset
         fault_thread = threading.Thread(target=scheduler.run, daemon=True, name="soak-faults")
+        tap_thread = threading.Thread(target=tap.run, daemon=True, name="soak-tap")
+        tap_thread.start()
         load = start_load(stack, ledger, stop, http_clients, seed)
         fault_thread.start()
         began = time.monotonic()
@@ -65,7 +70,7 @@ def run_soak(
                 f"{len(ledger.commands)} commands"
             )
         stop.set()
-        for thread in [fault_thread, *load]:
+        for thread in [fault_thread, tap_thread, *load]:
             thread.join(timeout=180)
         heads.close()
         stack.ensure_running()
@@ -76,7 +81,7 @@ def run_soak(
             if held:  # what an operator does: ingest the quarantine again
                 _helpdesk(stack, "email", "quarantine", "retry", check=False)
                 settled += _settle(stack, reader)
-            result = _check(stack, reader, ledger, scheduler, store, seconds)
+            result = _check(stack, reader, ledger, scheduler, tap, store, seconds)
             result.settle_seconds = settled
             if held:
                 reasons = Counter(held.values())
@@ -143,6 +148,7 @@ def _check(
     reader: StoreReader,
     ledger: Ledger,
     scheduler: FaultScheduler,
+    tap: CommandTap,
     store: str,
     seconds: float,
 ) -> Result:
@@ -154,9 +160,8 @@ def _check(
     mails = sent_log(str(stack.data_dir / "outbound-mail.sqlite3"))
     commands = ledger.snapshot()
     held = held_mail(stack.data_dir)
-    on_topic = topic_markers(stack.bootstrap, settings.topic_commands)
     findings = checks.check_commands(
-        commands, events, scheduler.broker_kills, scheduler.intake_down, held, on_topic
+        commands, events, scheduler.broker_kills, scheduler.intake_down, held, tap.seen
     )
     findings.extend(checks.check_closes(events, settled_at, CLOSE_GRACE))
     findings.extend(checks.check_follow_ups(events))
