@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format typecheck bench schemas openapi asyncapi up down clean system-deps
+.PHONY: install run test test-fast lint format typecheck bench soak soak-short schemas openapi asyncapi up down clean system-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,17 @@ format: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench
+
+## The fault-injection soak (docs/reliability.md): SOAK_SECONDS of load while parts are
+## killed, 3/4 on PostgreSQL then 1/4 on SQLite; the last line counts what was lost.
+SOAK_SECONDS ?= 600
+SOAK_STORE   ?= both
+soak: $(STAMP) system-deps
+	$(BIN)/python -m soak --seconds $(SOAK_SECONDS) --store $(SOAK_STORE)
+
+## The 2-minute soak as a test (PostgreSQL 90 s, SQLite 30 s); not in make test yet (docs/reliability.md).
+soak-short: $(STAMP) system-deps
+	$(BIN)/python -m pytest -q -p no:cacheprovider soak/test_short_soak.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m contracts.generate
