@@ -6,7 +6,9 @@ position, maps each stored event to its public envelope (``to_envelope``), publi
 behind a later one), waits for delivery, and only then records the page's last position.
 A crash between publish and record republishes that page: at-least-once, never a gap.
 
-It wakes when the application saves (``add_saved_listener``) and otherwise polls slowly;
+It wakes when the application saves (``add_saved_listener``) or another process signals a
+save (:mod:`~services.ticket_service.adapters.saved_signal`: PostgreSQL ``LISTEN``, a Unix
+datagram socket next to a SQLite file), and otherwise polls slowly;
 broker and store outages are retried with backoff, forever. A record that can never be
 published as it is (larger than the producer's batch limit, or refused by the broker as
 too large) is parked in the store instead (:mod:`.parked`), logged and counted, and the
@@ -40,6 +42,7 @@ from services.ticket_service.adapters.kafka.event_records import EventRecord, ev
 from services.ticket_service.adapters.kafka.parked import ParkedStore, describe, record_size
 from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG, RELAY_PARKED
+from services.ticket_service.adapters.saved_signal import listen_for_saves
 from services.ticket_service.application.context import utcnow
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
@@ -162,6 +165,7 @@ class EventRelay:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.app.add_saved_listener(self.wake)
+        listener = asyncio.create_task(listen_for_saves(dict(self.app.env), self.wake))
         try:
             position = await self._retry_store(self.position.get)
             await self._advance(position)
@@ -172,6 +176,9 @@ class EventRelay:
                 await self._stop_producer()
         finally:
             self._stopped = True
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             with contextlib.suppress(RuntimeError):  # the loop is going away
                 async with self._progress:
                     self._progress.notify_all()
