@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.ticket_service.bootstrap import build_application, run_ticket_workers
-from tests.fixtures.http_process import agent_headers, http_process, new_ticket
+from tests.fixtures.ticket_processes import agent_headers, http_process, new_ticket
 from tests.integration.kafka.conftest import kafka_settings
 from tests.integration.kafka.streams import envelopes, read_until
 

@@ -94,7 +94,7 @@ class EventRelay:
         *,
         name: str | None = None,
         page_size: int = 1000,
-        poll_interval: float = 1.0,
+        poll_interval: float | None = None,
         record_position: Callable[[int], None] | None = None,
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
@@ -104,7 +104,7 @@ class EventRelay:
         self.settings = settings
         self.topic = settings.topic_events
         self.page_size = page_size
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval or settings.relay_poll_interval
         self.position = RelayPosition(app, name or settings.relay_name)
         self.parked = ParkedStore(app, name or settings.relay_name)
         self.max_record_bytes = settings.relay_max_record_bytes
