@@ -48,10 +48,10 @@ def build_application(
     """The application on the configured store, telling the relay in any process when it
     saved (:mod:`~services.ticket_service.adapters.saved_signal`). Tables are created on
     first use (unless ``create_tables`` is false: readers of a store another process made);
-    when processes start together on a fresh PostgreSQL database, the losers of the ``CREATE
-    TABLE IF NOT EXISTS`` race (a unique violation, or "tuple concurrently updated") simply try again, and
-    so do processes that open a fresh SQLite file together (switching it to WAL can meet
-    "database is locked")."""
+    when processes start together on a fresh PostgreSQL database, the losers of the
+    ``CREATE TABLE IF NOT EXISTS`` race (a unique violation, or "tuple concurrently
+    updated") simply try again, and so do processes that open a fresh SQLite file together
+    (switching it to WAL can meet "database is locked")."""
     settings = settings or get_settings()
     env = store_env(settings)
     if not create_tables:
