@@ -9,7 +9,9 @@ A crash between publish and record republishes that page: at-least-once, never a
 It wakes when the application saves (``add_saved_listener``) or another process signals a
 save (:mod:`~services.ticket_service.adapters.saved_signal`: PostgreSQL ``LISTEN``, a Unix
 datagram socket next to a SQLite file), and otherwise polls slowly;
-broker and store outages are retried with backoff, forever. A record that can never be
+broker and store outages are retried with backoff, forever. Only the holder of the relay
+lease (:mod:`.lease`) publishes: a second relay on the store stands by and takes over
+when the holder dies. A record that can never be
 published as it is (larger than the producer's batch limit, or refused by the broker as
 too large) is parked in the store instead (:mod:`.parked`), logged and counted, and the
 relay goes on: one bad record never stalls the events behind it.
@@ -40,6 +42,7 @@ from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
+from services.ticket_service.adapters.kafka.lease import RelayLease
 from services.ticket_service.adapters.kafka.parked import ParkedStore, describe, record_size
 from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG, RELAY_PARKED
@@ -73,6 +76,10 @@ class Page:
 
 class RelayStopped(RuntimeError):
     """Waited for a position the relay will not reach: it has stopped."""
+
+
+class LeaseLost(RuntimeError):
+    """The relay lease can no longer be vouched for: another relay may take over."""
 
 
 class TopicReset(KafkaError):
@@ -112,6 +119,8 @@ class EventRelay:
         self.poll_interval = poll_interval or settings.relay_poll_interval
         self.position = RelayPosition(app, name or settings.relay_name)
         self.parked = ParkedStore(app, name or settings.relay_name)
+        self.lease = RelayLease(dict(app.env), name or settings.relay_name)
+        """Only its holder publishes: a second relay on the store stands by."""
         self.max_record_bytes = settings.relay_max_record_bytes
         self._record = record_position or self.position.record
         self._producer_factory = producer_factory or (
@@ -179,6 +188,7 @@ class EventRelay:
         self.app.add_saved_listener(self.wake)
         listener = asyncio.create_task(listen_for_saves(dict(self.app.env), self.wake))
         try:
+            await self.lease.acquire()
             position = await self._retry_store(self.position.get)
             await self._advance(position)
             self._producer = await self._start_producer()
@@ -188,6 +198,7 @@ class EventRelay:
                 await self._stop_producer()
         finally:
             self._stopped = True
+            await self.lease.release()
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
@@ -204,6 +215,8 @@ class EventRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
+            if self.lease.lost():
+                raise LeaseLost(f"relay {self.lease.relay_name}: lost the lease; stopping")
             if page.records:
                 await self._publish_until_delivered(page.records)
             await self._record_position(page.last_id)
