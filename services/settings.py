@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     relay_name: str = "ticket-events"
     """Names the relay's recorded position. A new, empty broker needs a new name, so the
     whole history is published to it (``make run`` does this for its embedded broker)."""
+    relay_poll_interval: float = Field(1.0, gt=0)
+    """Seconds between the relay's fallback looks at the store. Saves wake it at once, in
+    any process (PostgreSQL ``NOTIFY``, a Unix socket next to a SQLite file); the poll only
+    covers a lost signal."""
 
     stack_kafka_port: int = 19092
     """``make run``: port of the embedded broker (a free one, said so, when it is taken)."""

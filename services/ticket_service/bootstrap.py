@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, InternalError, Operational
 from services.operator_errors import MissingSetting
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.event_store import store_env
+from services.ticket_service.adapters.saved_signal import saved_signal
 from services.ticket_service.application.tickets import TicketApplication
 
 if TYPE_CHECKING:
@@ -45,25 +46,30 @@ SCHEMA_RACE_RETRIES = 5
 def build_application(
     settings: Settings | None = None, *, create_tables: bool = True
 ) -> TicketApplication:
-    """The application on the configured store. Tables are created on first use (unless
-    ``create_tables`` is false: readers of a store another process made); when processes
-    start together on a fresh PostgreSQL database, the losers of the ``CREATE TABLE IF NOT
-    EXISTS`` race (a unique violation, or "tuple concurrently updated") simply try again, and
-    so do processes that open a fresh SQLite file together (switching it to WAL can meet
-    "database is locked")."""
+    """The application on the configured store, telling the relay in any process when it
+    saved (:mod:`~services.ticket_service.adapters.saved_signal`). Tables are created on
+    first use (unless ``create_tables`` is false: readers of a store another process made);
+    when processes start together on a fresh PostgreSQL database, the losers of the
+    ``CREATE TABLE IF NOT EXISTS`` race (a unique violation, or "tuple concurrently
+    updated") simply try again, and so do processes that open a fresh SQLite file together
+    (switching it to WAL can meet "database is locked")."""
     settings = settings or get_settings()
     env = store_env(settings)
     if not create_tables:
         env["CREATE_TABLE"] = "n"
     for attempt in range(SCHEMA_RACE_RETRIES):
         try:
-            return TicketApplication(
+            app = TicketApplication(
                 env=env,
                 default_auto_close_after=settings.auto_close_after,
                 idempotency_key_ttl=settings.idempotency_key_ttl,
                 command_roles=settings.command_roles,
                 snapshot_interval=settings.snapshot_interval,
             )
+            signal = saved_signal(env, app.recorder)
+            if signal is not None:
+                app.add_saved_listener(signal)
+            return app
         except (IntegrityError, InternalError, OperationalError, sqlite3.OperationalError) as error:
             if isinstance(error, InternalError) and "concurrently" not in str(error):
                 raise

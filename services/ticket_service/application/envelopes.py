@@ -45,10 +45,13 @@ def _ticket_head(e: Any) -> dict[str, Any]:
     return _head(e, e.originator_id, number)
 
 
+_CREATED_FIELDS = frozenset(ev.TicketCreatedData.model_fields)
+
+
 def _created(e: Any) -> Envelope:
     solve = e.solve or {}
     data: dict[str, Any] = {
-        **{k: v for k, v in e.fields.items() if k in ev.TicketCreatedData.model_fields},
+        **{k: v for k, v in e.fields.items() if k in _CREATED_FIELDS},
         "number": e.number,
         "channel": e.channel,
         "created_by": e.actor,
@@ -166,6 +169,22 @@ _MAPPERS: dict[str, Callable[[Any], Envelope | None]] = {
     f"{Receipt.__name__}.Recorded": _receipt,
 }
 """Keyed by the domain event class's qualified name (``Ticket.Created``...)."""
+
+
+MAPPED_EVENT_NAMES = frozenset(_MAPPERS)
+"""The qualified names of the stored events that can have an envelope: a stored event of
+another name (a snapshot, the organization directory's index) never has one."""
+RECEIPT_EVENT_NAME = f"{Receipt.__name__}.Recorded"
+"""A receipt has an envelope only when its ``outcome`` is ``"rejected"`` (see ``_receipt``)."""
+
+
+def may_have_envelope(event_name: str, outcome: str | None = None) -> bool:
+    """Whether a stored event of this qualified name (and, for a receipt, this
+    ``outcome`` when known) can have an envelope: readers of the notification log skip the
+    others without decoding them."""
+    if event_name == RECEIPT_EVENT_NAME and outcome is not None:
+        return outcome == "rejected"
+    return event_name in MAPPED_EVENT_NAMES
 
 
 def to_envelope(domain_event: Any) -> Envelope | None:

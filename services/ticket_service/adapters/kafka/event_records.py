@@ -18,10 +18,11 @@ class EventRecord:
 
 
 def event_record(envelope: EventEnvelope) -> EventRecord:
+    ticket_id = str(envelope.ticket_id).encode()
     headers = [
         ("event_type", envelope.event_type.encode()),
         ("event_id", str(envelope.event_id).encode()),
-        ("ticket_id", str(envelope.ticket_id).encode()),
+        ("ticket_id", ticket_id),
         ("schema_version", str(envelope.schema_version).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
@@ -30,7 +31,7 @@ def event_record(envelope: EventEnvelope) -> EventRecord:
     if envelope.correlation_id:
         headers.append(("correlation_id", envelope.correlation_id.encode()))
     return EventRecord(
-        key=str(envelope.ticket_id).encode(),
+        key=ticket_id,
         value=envelope.model_dump_json().encode(),
         headers=headers,
     )

@@ -6,8 +6,12 @@ position, maps each stored event to its public envelope (``to_envelope``), publi
 behind a later one), waits for delivery, and only then records the page's last position.
 A crash between publish and record republishes that page: at-least-once, never a gap.
 
-It wakes when the application saves (``add_saved_listener``) and otherwise polls slowly;
-broker and store outages are retried with backoff, forever. A record that can never be
+It wakes when the application saves (``add_saved_listener``) or another process signals a
+save (:mod:`~services.ticket_service.adapters.saved_signal`: PostgreSQL ``LISTEN``, a Unix
+datagram socket next to a SQLite file), and otherwise polls slowly;
+broker and store outages are retried with backoff, forever. Only the holder of the relay
+lease (:mod:`.lease`) publishes: a second relay on the store stands by and takes over
+when the holder dies. A record that can never be
 published as it is (larger than the producer's batch limit, or refused by the broker as
 too large) is parked in the store instead (:mod:`.parked`), logged and counted, and the
 relay goes on: one bad record never stalls the events behind it.
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     KafkaError,
@@ -29,19 +34,25 @@ from aiokafka.errors import (
     RecordListTooLargeError,
     RecordTooLargeError,
 )
-from aiokafka.partitioner import DefaultPartitioner
-from eventsourcing.persistence import PersistenceError
+from aiokafka.partitioner import murmur2
+from eventsourcing.persistence import JSONTranscoder, PersistenceError
 
 from services.kafka_setup import MAX_REQUEST_BYTES, ensure_topics, make_producer, partitioned
 from services.operator_errors import MissingSetting
 from services.settings import Settings
 from services.ticket_service.adapters.kafka.backoff import backoff_delay
 from services.ticket_service.adapters.kafka.event_records import EventRecord, event_record
+from services.ticket_service.adapters.kafka.lease import RelayLease
 from services.ticket_service.adapters.kafka.parked import ParkedStore, describe, record_size
 from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.adapters.metrics import RELAY_EVENTS, RELAY_LAG, RELAY_PARKED
+from services.ticket_service.adapters.saved_signal import listen_for_saves
 from services.ticket_service.application.context import utcnow
-from services.ticket_service.application.envelopes import to_envelope
+from services.ticket_service.application.envelopes import (
+    RECEIPT_EVENT_NAME,
+    may_have_envelope,
+    to_envelope,
+)
 from services.ticket_service.application.tickets import TicketApplication
 
 log = logging.getLogger(__name__)
@@ -65,6 +76,10 @@ class Page:
 
 class RelayStopped(RuntimeError):
     """Waited for a position the relay will not reach: it has stopped."""
+
+
+class LeaseLost(RuntimeError):
+    """The relay lease can no longer be vouched for: another relay may take over."""
 
 
 class TopicReset(KafkaError):
@@ -91,7 +106,7 @@ class EventRelay:
         *,
         name: str | None = None,
         page_size: int = 1000,
-        poll_interval: float = 1.0,
+        poll_interval: float | None = None,
         record_position: Callable[[int], None] | None = None,
         producer_factory: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
@@ -101,15 +116,24 @@ class EventRelay:
         self.settings = settings
         self.topic = settings.topic_events
         self.page_size = page_size
-        self.poll_interval = poll_interval
+        self.poll_interval = poll_interval or settings.relay_poll_interval
         self.position = RelayPosition(app, name or settings.relay_name)
         self.parked = ParkedStore(app, name or settings.relay_name)
+        self.lease = RelayLease(dict(app.env), name or settings.relay_name)
+        """Only its holder publishes: a second relay on the store stands by."""
         self.max_record_bytes = settings.relay_max_record_bytes
         self._record = record_position or self.position.record
         self._producer_factory = producer_factory or (
             lambda: make_producer(settings, client_id=CLIENT_ID)
         )
-        self._partitioner = DefaultPartitioner()
+        mapper = app.mapper
+        self._plain_json = (
+            mapper.cipher is None
+            and mapper.compressor is None
+            and isinstance(mapper.transcoder, JSONTranscoder)
+        )
+        """Stored states are plain JSON: a receipt's outcome can be read without decoding
+        the event."""
         self._published_up_to = 0
         self._progress = asyncio.Condition()
         self._wake = asyncio.Event()
@@ -162,7 +186,9 @@ class EventRelay:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.app.add_saved_listener(self.wake)
+        listener = asyncio.create_task(listen_for_saves(dict(self.app.env), self.wake))
         try:
+            await self.lease.acquire()
             position = await self._retry_store(self.position.get)
             await self._advance(position)
             self._producer = await self._start_producer()
@@ -172,6 +198,10 @@ class EventRelay:
                 await self._stop_producer()
         finally:
             self._stopped = True
+            await self.lease.release()
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
             with contextlib.suppress(RuntimeError):  # the loop is going away
                 async with self._progress:
                     self._progress.notify_all()
@@ -185,6 +215,8 @@ class EventRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
+            if self.lease.lost():
+                raise LeaseLost(f"relay {self.lease.relay_name}: lost the lease; stopping")
             if page.records:
                 await self._publish_until_delivered(page.records)
             await self._record_position(page.last_id)
@@ -193,6 +225,9 @@ class EventRelay:
             RELAY_LAG.set(max(0, page.head - position))
 
     def _read_page(self, after: int) -> Page | None:
+        """The page after ``after``: the stored events that have an envelope, mapped to
+        records. Stored events that cannot have one (snapshots, accepted receipts: half
+        the log of a command intake) are skipped without being decoded."""
         notifications = self.app.recorder.select_notifications(
             start=after + 1, limit=self.page_size
         )
@@ -200,8 +235,15 @@ class EventRelay:
             return None
         head = self.app.recorder.max_notification_id() or notifications[-1].id
         records = []
+        to_domain_event = self.app.mapper.to_domain_event
         for notification in notifications:
-            envelope = to_envelope(self.app.mapper.to_domain_event(notification))
+            name = notification.topic.rpartition(":")[2]
+            outcome = None
+            if name == RECEIPT_EVENT_NAME and self._plain_json:
+                outcome = orjson.loads(notification.state).get("outcome")
+            if not may_have_envelope(name, outcome):
+                continue
+            envelope = to_envelope(to_domain_event(notification))
             if envelope is not None:
                 records.append(event_record(envelope))
         return Page(last_id=notifications[-1].id, records=records, head=head)
@@ -268,9 +310,16 @@ class EventRelay:
     async def _publish(self, producer: AIOKafkaProducer, records: list[EventRecord]) -> None:
         partitions = sorted(await producer.partitions_for(self.topic))
         by_partition: dict[int, list[EventRecord]] = {}
-        for record in records:
-            partition = self._partitioner(record.key, partitions, partitions)
-            by_partition.setdefault(partition, []).append(record)
+        if len(partitions) == 1:
+            by_partition[partitions[0]] = records
+        else:
+            of_key: dict[bytes, int] = {}  # aiokafka's default partitioner, once per ticket
+            for record in records:
+                partition = of_key.get(record.key)
+                if partition is None:
+                    hashed = murmur2(record.key) & 0x7FFFFFFF
+                    partition = of_key[record.key] = partitions[hashed % len(partitions)]
+                by_partition.setdefault(partition, []).append(record)
         results = await asyncio.gather(
             *(self._publish_partition(producer, p, rs) for p, rs in by_partition.items()),
             return_exceptions=True,
