@@ -3,6 +3,7 @@ types, and the signatures ``standardwebhooks`` verifies."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -10,6 +11,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from services.webhooks.adapters.sqlite_store import new_secret
+from services.webhooks.application.dispatcher import Dispatcher, DispatchPolicy
+from services.webhooks.application.ports import Answer, Claimed
 from services.webhooks.application.signing import signed_headers
 from services.webhooks.domain.retry import RetrySchedule, judge, parse_retry_after, retryable
 from services.webhooks.domain.targets import TargetRefused, check_addresses, forbidden, parse_target
@@ -113,3 +116,44 @@ def test_a_follow_up_folded_before_its_original_still_links_it() -> None:
     assert "original" not in json.loads(first.body)["data"]
     [second] = planner.plan(_created(1, original))
     assert json.loads(second.body)["data"]["ticket"]["follow_ups"] == [2]
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0661\u0662", "1e3", "-5", "soon"])
+def test_a_hostile_retry_after_is_ignored_not_raised(value: str) -> None:
+    """A non-ASCII digit passed ``str.isdigit`` and then broke ``float``: the attempt was
+    never recorded and its delivery retried forever."""
+    assert parse_retry_after(value, time.time()) is None
+
+
+class _Dribbler:
+    """A sender whose receiver never finishes its answer."""
+
+    async def send(self, url: str, headers: dict[str, str], body: bytes) -> Answer:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        return None
+
+
+def _claimed() -> Claimed:
+    return Claimed(
+        id=str(uuid.uuid4()),
+        webhook_id="w",
+        url="https://example.com/hook",
+        secrets=(new_secret(),),
+        body=b"{}",
+        attempts=0,
+        expires_at=time.time() + 3600,
+        event_at=time.time(),
+    )
+
+
+def test_an_attempt_ends_within_a_third_of_the_lease() -> None:
+    """Per-read timeouts don't bound a request; without a whole-attempt bound a slow
+    receiver outlived the lease and the delivery was sent a second time meanwhile."""
+    policy = DispatchPolicy(owner="t", lease_seconds=0.3)
+    dispatcher = Dispatcher(store=None, sender=_Dribbler(), policy=policy)  # type: ignore[arg-type]
+    settled = asyncio.run(dispatcher.attempt(_claimed()))
+    assert settled.status == "pending"  # retried later, like any timeout
+    assert settled.answer.status is None and "timed out" in (settled.answer.error or "")

@@ -42,6 +42,14 @@ class DispatchPolicy:
     poll_seconds: float = 0.25
     disable_after: float = 3 * 86400.0
 
+    @property
+    def attempt_seconds(self) -> float:
+        """The most one attempt may take, whole (the sender's timeouts bound each read,
+        not the request: a receiver dribbling bytes could hold it for days). With a third
+        of the lease, an attempt started in time always ends before the lease does, so a
+        second dispatcher round never sends the same delivery while it is still open."""
+        return self.lease_seconds / 3
+
 
 def _nothing(*args: object) -> None:
     return None
@@ -71,6 +79,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._settled: list[Settled] = []
         self._held: dict[str, int] = {}
+        self._leased_until: dict[str, float] = {}
         self._queues: dict[str, asyncio.Queue[Claimed]] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._backlog_at = 0.0
@@ -111,12 +120,13 @@ class Dispatcher:
         room = {w: self.room - n for w, n in self._held.items()}
         exclude = [w for w, left in room.items() if left <= 0]
         self._recording = bool(settled)
+        claimed_at = self._clock()
         try:
             claimed = await asyncio.to_thread(
                 self.store.settle_and_claim,
                 settled,
                 self.policy.owner,
-                self._clock(),
+                claimed_at,
                 max(0, self.policy.ready_limit - held),
                 exclude,
                 self.policy.lease_seconds,
@@ -135,6 +145,7 @@ class Dispatcher:
         for s in settled:
             self._count(s.status if s.status != "pending" else "retried")
         for delivery in claimed:
+            self._leased_until[delivery.id] = claimed_at + self.policy.lease_seconds
             self._held[delivery.webhook_id] = self._held.get(delivery.webhook_id, 0) + 1
             self._queue(delivery.webhook_id).put_nowait(delivery)
         now = time.monotonic()
@@ -158,6 +169,12 @@ class Dispatcher:
         while True:
             delivery = await queue.get()
             try:
+                leased_until = self._leased_until.pop(delivery.id, float("inf"))
+                if self._clock() + self.policy.attempt_seconds > leased_until:
+                    # waited too long behind slow attempts: the lease may pass mid-send
+                    # and another round claim it again; let it expire and be claimed anew
+                    log.info("delivery %s: lease too short to send; left to expire", delivery.id)
+                    continue
                 outcome = await self.attempt(delivery)
                 self._settled.append(outcome)  # the list of now: a round may swap it
             except Exception:  # the lease expires and the delivery is tried again
@@ -171,7 +188,16 @@ class Dispatcher:
         at = self._clock()
         headers = signed_headers(delivery.id, delivery.secrets, delivery.body, at)
         try:
-            answer = await self.sender.send(delivery.url, headers, delivery.body)
+            answer = await asyncio.wait_for(
+                self.sender.send(delivery.url, headers, delivery.body),
+                self.policy.attempt_seconds,
+            )
+        except TimeoutError:
+            answer = Answer(
+                None,
+                self._clock() - at,
+                f"timed out: no whole answer within {self.policy.attempt_seconds:g} s",
+            )
         except Exception as error:  # a bug in the sender must not lose the delivery
             log.exception("sending %s failed unexpectedly", delivery.id)
             answer = Answer(None, 0.0, f"internal error: {type(error).__name__}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import uuid4
 
+import pytest
+
 from tests.unit.http.api_client import REQUESTER, Api
 
 
@@ -73,6 +75,15 @@ def test_a_foreign_cursor_is_a_problem(api: Api) -> None:
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "invalid_cursor"
+
+
+@pytest.mark.parametrize("cursor", ["9223372036854775808", "9999999999999999999"])
+def test_a_cursor_past_the_stores_integers_is_a_problem(api: Api, cursor: str) -> None:
+    """Past 2**63 - 1 both stores overflow (a 500 before the bound was checked)."""
+    for path in ("/api/v1/views/all", "/api/v1/views/closed"):
+        r = api.client.get(path, params={"cursor": cursor}, headers=api.headers("agent"))
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "invalid_cursor"
 
 
 def test_requester_creates_a_request(api: Api) -> None:

@@ -29,6 +29,9 @@ from services.ticket_service.adapters.saved_signal import postgres_connect_kwarg
 
 log = logging.getLogger(__name__)
 
+LEASE_CHECK_TIMEOUT = 5.0
+"""Seconds the lease session has to answer before each page is published."""
+
 LOCK_SUFFIX = ".relay-lease"
 
 
@@ -65,9 +68,21 @@ class RelayLease:
             await asyncio.sleep(self.retry_interval)
         log.info("relay %s: holds the lease; publishing", self.relay_name)
 
-    def lost(self) -> bool:
+    async def lost(self) -> bool:
+        """Whether a PostgreSQL lease's session is gone. psycopg marks a connection closed
+        only after a use of it fails, so it is used: a session that answers still holds
+        its advisory lock; one the server ended (terminated, timed out, failed over) does
+        not, and a standby may hold the lease by now."""
         connection = self._connection
-        return connection is not None and connection.closed
+        if connection is None:
+            return False
+        if connection.closed:
+            return True
+        try:
+            await asyncio.wait_for(connection.execute("SELECT 1"), LEASE_CHECK_TIMEOUT)
+        except Exception:
+            return True
+        return False
 
     async def release(self) -> None:
         if self._fd is not None:

@@ -215,7 +215,7 @@ class EventRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_interval)
                 continue
-            if self.lease.lost():
+            if await self.lease.lost():
                 raise LeaseLost(f"relay {self.lease.relay_name}: lost the lease; stopping")
             if page.records:
                 await self._publish_until_delivered(page.records)

@@ -203,13 +203,17 @@ def cursor_of(row: Any, closed: bool, sort: Sort) -> str:
     return f"{int(row['k1'])}.{int(row['k2'])}"
 
 
+MAX_CURSOR_PART = 2**63 - 1
+"""The largest key the view tables hold (a signed 64-bit integer in both stores)."""
+
+
 def parse_cursor(cursor: str | None, closed: bool, sort: Sort) -> tuple[int | None, int]:
     if not cursor:
         return None, 0
     parts = cursor.split(".")
     two = not closed and sort in (Sort.RECENTLY_UPDATED, Sort.LEAST_RECENTLY_UPDATED)
     if len(parts) != (2 if two else 1) or not all(
-        p.isascii() and p.isdigit() and len(p) <= 19 for p in parts
+        p.isascii() and p.isdigit() and len(p) <= 19 and int(p) <= MAX_CURSOR_PART for p in parts
     ):
         raise InvalidCursor(cursor)
     return int(parts[0]), int(parts[1]) if two else 0
