@@ -59,6 +59,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request: no request arrived
+                    self.close_connection = True
+                    return
                 request = Received({k.lower(): v for k, v in self.headers.items()}, body, 0)
                 status, extra = receiver.behaviour(receiver, request)
                 request.status = status
