@@ -66,7 +66,8 @@ async def _latencies(settings: Settings, data_dir: Path) -> tuple[list[float], l
                     assert r.status_code == 201, r.text
                     ticket_id = r.json()["id"].encode()
                     while True:
-                        record = await asyncio.wait_for(consumer.getone(), 30)
+                        async with asyncio.timeout(30):
+                            record = await consumer.getone()
                         if record.key == ticket_id:
                             break
                     readable = time.perf_counter()

@@ -140,7 +140,8 @@ class KafkaClient:
             command, value, key = self._next()
             try:
                 sent = producer.send_and_wait(self.topic, value, key=key)
-                metadata = await asyncio.wait_for(sent, 15)
+                async with asyncio.timeout(15):
+                    metadata = await sent
                 command.offset = (metadata.partition, metadata.offset)
                 self.ledger.ack(command)
             except (KafkaError, TimeoutError):
@@ -155,7 +156,8 @@ class KafkaClient:
             bootstrap_servers=self.stack.bootstrap, acks="all", request_timeout_ms=10_000
         )
         try:
-            await asyncio.wait_for(producer.start(), 15)
+            async with asyncio.timeout(15):
+                await producer.start()
         except (KafkaError, TimeoutError, OSError):
             await _quietly_stop(producer)
             return None
@@ -176,7 +178,8 @@ class KafkaClient:
 
 async def _quietly_stop(producer: AIOKafkaProducer) -> None:
     with contextlib.suppress(KafkaError, TimeoutError, OSError):
-        await asyncio.wait_for(producer.stop(), 10)
+        async with asyncio.timeout(10):
+            await producer.stop()
 
 
 class MailClient:

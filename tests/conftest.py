@@ -5,6 +5,7 @@ All service fixtures are lazy: a test that uses none of them starts no process.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,18 @@ from tests.fixtures.postgres import create_database, drop_database
 from tests.fixtures.processes import LocalProcess
 from tests.fixtures.redis import redis_process
 from tests.fixtures.services import kafka_service, postgres_service, redis_service
+
+
+@pytest.fixture(autouse=True)
+def _environment_restored() -> Iterator[None]:
+    """Each test leaves the environment as it found it. The ``helpdesk`` CLI fills the
+    local stack's addresses into ``os.environ`` from ``./var/stack.json`` (left by ``make
+    run``); run in process by a test, they leaked into every later test's settings."""
+    before = dict(os.environ)
+    yield
+    if os.environ != before:
+        os.environ.clear()
+        os.environ.update(before)
 
 
 @pytest.fixture(scope="session")

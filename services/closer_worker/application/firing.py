@@ -109,4 +109,5 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.sleep(0)
         return
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        async with asyncio.timeout(seconds):
+            await stop.wait()

@@ -39,8 +39,8 @@ class KafkaCommandPublisher:
     async def publish(self, command: CommandEnvelope) -> None:
         key = str(command.ticket_id or command.command_id).encode()
         try:
-            await asyncio.wait_for(
-                self.producer.send_and_wait(
+            async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+                await self.producer.send_and_wait(
                     self.topic,
                     value=command.model_dump_json().encode(),
                     key=key,
@@ -48,8 +48,6 @@ class KafkaCommandPublisher:
                         ("content-type", b"application/json"),
                         ("command_type", command.command_type.encode()),
                     ],
-                ),
-                timeout=PUBLISH_TIMEOUT_SECONDS,
-            )
+                )
         except (KafkaError, TimeoutError, OSError) as error:
             raise PublishFailed(f"{type(error).__name__}: {error}") from error

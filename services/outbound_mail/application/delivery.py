@@ -95,7 +95,8 @@ class Delivery:
                 last = max(last, intent.seq)
             if len(page) < self.policy.page:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.policy.idle_poll_seconds)
+                    async with asyncio.timeout(self.policy.idle_poll_seconds):
+                        await self._wake.wait()
 
     async def _worker(self, queue: asyncio.Queue[Intent]) -> None:
         transport = self.transports()

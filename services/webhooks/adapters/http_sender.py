@@ -50,7 +50,8 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            addresses = await asyncio.wait_for(resolve(host, port), timeout)
+            async with asyncio.timeout(timeout):
+                addresses = await resolve(host, port)
         except (OSError, TimeoutError) as error:
             raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
         try:

@@ -102,7 +102,8 @@ class Dispatcher:
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.policy.poll_seconds)
+                    async with asyncio.timeout(self.policy.poll_seconds):
+                        await self._wake.wait()
                 self._wake.clear()
                 await self.round()
         finally:
@@ -188,10 +189,8 @@ class Dispatcher:
         at = self._clock()
         headers = signed_headers(delivery.id, delivery.secrets, delivery.body, at)
         try:
-            answer = await asyncio.wait_for(
-                self.sender.send(delivery.url, headers, delivery.body),
-                self.policy.attempt_seconds,
-            )
+            async with asyncio.timeout(self.policy.attempt_seconds):
+                answer = await self.sender.send(delivery.url, headers, delivery.body)
         except TimeoutError:
             answer = Answer(
                 None,

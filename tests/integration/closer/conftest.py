@@ -84,7 +84,8 @@ class EventLog:
                 raise AssertionError(f"gave up waiting for {what} after {within:.0f}s")
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.changed.wait(), timeout=min(remaining, 0.5))
+                async with asyncio.timeout(min(remaining, 0.5)):
+                    await self.changed.wait()
 
 
 async def _follow(bootstrap: str, topic: str, log: EventLog) -> None:

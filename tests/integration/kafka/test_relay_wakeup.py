@@ -49,14 +49,12 @@ async def test_save_in_http_process_reaches_topic_without_fallback_poll(
                             "/api/v1/tickets", json=new_ticket(f"t{n}"), headers=agent_headers()
                         )
                         assert r.status_code == 201, r.text
-                        records = await asyncio.wait_for(
-                            read_until(
+                        async with asyncio.timeout(DEADLINE):
+                            records = await read_until(
                                 kafka_bootstrap,
                                 settings.topic_events,
                                 lambda rs, n=n: created(rs) >= n,
-                            ),
-                            DEADLINE,
-                        )
+                            )
                         assert created(records) == n
     finally:
         app.close()

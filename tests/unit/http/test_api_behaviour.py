@@ -251,5 +251,5 @@ def test_invalid_token_is_401(api: Api) -> None:
 def test_health_needs_no_token(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}  # as docs/api.md says
     ready = api.client.get("/readyz")
-    assert ready.status_code == 200
+    assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["store"] == "ok"

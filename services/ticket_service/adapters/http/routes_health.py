@@ -23,7 +23,8 @@ async def healthz() -> schemas.Liveness:
 
 
 async def _tcp(host: str, port: int) -> None:
-    _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), TIMEOUT)
+    async with asyncio.timeout(TIMEOUT):
+        _, writer = await asyncio.open_connection(host, port)
     writer.close()
     await writer.wait_closed()
 

@@ -79,7 +79,8 @@ class RelayLease:
         if connection.closed:
             return True
         try:
-            await asyncio.wait_for(connection.execute("SELECT 1"), LEASE_CHECK_TIMEOUT)
+            async with asyncio.timeout(LEASE_CHECK_TIMEOUT):
+                await connection.execute("SELECT 1")
         except Exception:
             return True
         return False

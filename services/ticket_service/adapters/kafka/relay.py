@@ -213,7 +213,8 @@ class EventRelay:
             if page is None:
                 RELAY_LAG.set(0)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
                 continue
             if await self.lease.lost():
                 raise LeaseLost(f"relay {self.lease.relay_name}: lost the lease; stopping")
@@ -276,7 +277,8 @@ class EventRelay:
         producer, self._producer = self._producer, None
         if producer is not None:
             with contextlib.suppress(KafkaError, TimeoutError):
-                await asyncio.wait_for(producer.stop(), 10)
+                async with asyncio.timeout(10):
+                    await producer.stop()
 
     async def _publish_until_delivered(self, records: list[EventRecord]) -> None:
         """Publish the page; on any failure start over with a fresh producer (fresh
