@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, InternalError, Operational
 from services.operator_errors import MissingSetting
 from services.settings import Settings, get_settings
 from services.ticket_service.adapters.event_store import store_env
+from services.ticket_service.adapters.number_lock import number_lock
 from services.ticket_service.adapters.saved_signal import saved_signal
 from services.ticket_service.application.tickets import TicketApplication
 
@@ -69,6 +70,7 @@ def build_application(
             signal = saved_signal(env, app.recorder)
             if signal is not None:
                 app.add_saved_listener(signal)
+            app.number_lock = number_lock(env)
             return app
         except (IntegrityError, InternalError, OperationalError, sqlite3.OperationalError) as error:
             if isinstance(error, InternalError) and "concurrently" not in str(error):

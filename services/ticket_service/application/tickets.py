@@ -11,7 +11,8 @@ are shortcuts for in-process callers that build the same contract commands.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -28,6 +29,7 @@ from services.ticket_service.application.messagebus import FromRequest, MessageB
 from services.ticket_service.application.organization_index import OrganizationIndex
 from services.ticket_service.application.unit_of_work import (
     Duplicate,
+    NumberLock,
     NumberTaken,
     Operation,
     UnitOfWork,
@@ -81,6 +83,11 @@ class TicketApplication(Application[UUID]):
         """Roles a Kafka command may claim (None: every role)."""
         self._write_lock = threading.Lock()
         self._next_number: int | None = None
+        self.number_lock: NumberLock | None = None
+        """Other processes' writers to exclude while a transaction picks ticket numbers and
+        saves (set by bootstrap for stores several processes share)."""
+        self.numbers_taken_by_others = 0
+        """Transactions run again because another writer saved the number they picked."""
         self._saved_listeners: list[Callable[[], None]] = []
         self.organizations = OrganizationIndex(self)
         self.bus = MessageBus(self)
@@ -258,9 +265,9 @@ class TicketApplication(Application[UUID]):
     def _run_batch_once(
         self, ops: Sequence[Operation[T]], renewing: Mapping[str, Receipt] | None = None
     ) -> list[T]:
-        with self._write_lock:
-            if self._next_number is None:
-                self._next_number = self._first_free_number(1)
+        with self._write_lock, self._numbers_held() as held:
+            if self._next_number is None or held:  # others may have saved tickets since
+                self._next_number = self._first_free_number(self._next_number or 1)
             uow = UnitOfWork(self, self._next_number, renewing)
             results = [op(uow) for op in ops]
             try:
@@ -271,6 +278,17 @@ class TicketApplication(Application[UUID]):
                 raise
             self._next_number = uow.next_number
             return results
+
+    @contextmanager
+    def _numbers_held(self) -> Iterator[bool]:
+        """Whether the store-wide number lock is held for this transaction."""
+        held = self.number_lock is not None and self.number_lock.acquire()
+        try:
+            yield held
+        finally:
+            if held:
+                assert self.number_lock is not None
+                self.number_lock.release()
 
     def _explain_conflict(self, uow: UnitOfWork) -> None:
         """Turn an integrity error into what happened: a replay of a recorded receipt,
@@ -285,6 +303,7 @@ class TicketApplication(Application[UUID]):
         wanted = range(self._next_number, uow.next_number)
         if any(self._exists(ticket_id_for(number)) for number in wanted):
             self._next_number = self._first_free_number(self._next_number)
+            self.numbers_taken_by_others += 1
             raise NumberTaken("A ticket number was taken by another writer.")
         raise ConcurrencyConflict("The ticket was changed by someone else; reload and retry.")
 

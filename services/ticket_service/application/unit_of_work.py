@@ -36,6 +36,16 @@ class NumberTaken(errors.ConcurrencyConflict):
     """Another writer on the same store took the number this batch wanted."""
 
 
+class NumberLock(Protocol):
+    """Held from picking a transaction's ticket numbers until its save has committed, by
+    one writer at a time across processes (``adapters/number_lock.py``). ``acquire`` may
+    return False (the lock cannot be had): the save's conflict check still holds."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 class DirectoryReader(Protocol):
     def current(self) -> OrganizationDirectory | None: ...
 

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import timedelta
 from uuid import uuid4
 
@@ -247,3 +248,61 @@ def test_a_refused_follow_up_in_a_batch_takes_no_ticket_number(store_settings: S
     assert outcomes[1].error is not None and outcomes[1].error.code == "not_closed"
     assert [app.get_ticket(n).subject for n in (1, 2)] == ["one", "two"]
     assert app.create_ticket(fields("three"), AGENT, channel="agent").number == 3
+
+
+def test_a_writer_picks_a_free_number_at_once_after_another_writer_saved(
+    store_settings: Settings,
+) -> None:
+    """Without the store-wide number lock each writer's cached next number went stale at
+    the other's save, and every one of its transactions was run twice (the soak's intake
+    stall: a backlog beside the API re-ran most of its batches)."""
+    first, second = build_application(store_settings), build_application(store_settings)
+    numbers = []
+    for _ in range(5):
+        numbers.append(first.create_ticket(fields(), AGENT, channel="agent").number)
+        numbers.append(second.create_ticket(fields(), AGENT, channel="agent").number)
+    outcomes = handle_commands(
+        first,
+        [
+            cmd.CreateTicket(
+                command_id=uuid4(),
+                issued_at=utcnow(),
+                actor=INTEGRATION.actor,
+                data={"subject": f"batch {n}", "requester": "r@example.com"},
+            )
+            for n in range(3)
+        ],
+    )
+    numbers += [o.ticket.number for o in outcomes if o.ticket is not None]
+    assert numbers == list(range(1, 14))
+    assert first.numbers_taken_by_others == second.numbers_taken_by_others == 0
+
+
+def test_the_number_lock_of_a_killed_holder_is_free_at_once(store_settings: Settings) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        from services.settings import Settings
+        from services.ticket_service.bootstrap import build_application
+        app = build_application(Settings.model_validate_json({store_settings.model_dump_json()!r}))
+        assert app.number_lock is not None and app.number_lock.acquire()
+        print("held", flush=True)
+        time.sleep(600)
+        """
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        app = build_application(store_settings)
+        assert app.number_lock is not None
+        holder.kill()
+        holder.wait(timeout=30)
+        got: list[bool] = []
+        taker = threading.Thread(target=lambda: got.append(app.number_lock.acquire()))  # type: ignore[union-attr]
+        taker.start()
+        taker.join(timeout=60)
+        assert got == [True], "the dead holder's lock was not released"
+        app.number_lock.release()
+        assert app.create_ticket(fields(), AGENT, channel="agent").number == 1
+    finally:
+        holder.kill()

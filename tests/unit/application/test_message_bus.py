@@ -317,3 +317,29 @@ def test_a_store_outage_in_a_group_spares_what_was_stored_before_it() -> None:
         saves = 1
         app.save = failing_second_save  # type: ignore[method-assign]
         app.bus.handle_batch([Submission(update(number, priority="urgent"), ctx)])
+
+
+def test_a_redelivered_batch_is_answered_from_its_receipts_in_few_transactions() -> None:
+    """The closer firing again after a rebuild, or a batch redelivered after a crash: each
+    command already applied is answered as a duplicate, the new one is applied, and the
+    batch costs a few transactions, not a failed save per command (which had a backlog
+    of hundreds of re-fired closes hold the intake for seconds per batch)."""
+    app = TicketApplication()
+    numbers = [handle_command(app, create(f"t{n}")).ticket_number for n in range(20)]
+    closes = [cmd.CloseTicket(**head(number=n), data={"closed_by": "integration"}) for n in numbers]
+    assert all(o.ok and not o.duplicate for o in handle_commands(app, closes))
+    fresh = create("new")
+    transactions = 0
+    transaction = app.transaction
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal transactions
+        transactions += 1
+        return transaction(*args, **kwargs)
+
+    app.transaction = counted  # type: ignore[method-assign]
+    outcomes = handle_commands(app, [*closes, fresh])
+    assert [o.duplicate for o in outcomes] == [True] * 20 + [False]
+    assert all(o.ok for o in outcomes)
+    assert outcomes[-1].ticket_number == 21
+    assert transactions <= 3, transactions
