@@ -50,9 +50,9 @@ SOAK_STORE   ?= both
 soak: $(STAMP) system-deps
 	$(BIN)/python -m soak --seconds $(SOAK_SECONDS) --store $(SOAK_STORE)
 
-## The 2-minute soak as a test (PostgreSQL 90 s, SQLite 30 s); not in make test yet (docs/reliability.md).
+## The 2-minute soak as a test (PostgreSQL 90 s, SQLite 30 s), alone; make test runs it too (docs/reliability.md).
 soak-short: $(STAMP) system-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider soak/test_short_soak.py
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_soak.py
 
 schemas: $(STAMP)
 	$(BIN)/python -m contracts.generate

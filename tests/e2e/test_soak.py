@@ -2,9 +2,7 @@
 killed in turn (the broker and Redis too), then nothing acknowledged is lost or doubled.
 PostgreSQL for 90 s, SQLite for 30 s (``make soak`` runs the long one; docs/reliability.md).
 
-``make soak-short`` runs it. It is not part of ``make test`` yet: it meets an open bug
-(after a kill -9 of the worker the command intake can apply nothing for a minute, see
-docs/reliability.md, Findings), so it fails until that is fixed.
+Part of ``make test`` (so of CI); ``make soak-short`` runs it alone.
 """
 
 from __future__ import annotations
