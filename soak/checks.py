@@ -3,7 +3,7 @@ should exist and does not), ``duplicated`` (an effect that exists more than once
 ``other`` (an early close, a version out of order, the SLA reports differing, …).
 
 Every check reads what the system holds (the store, the topic, outbound mail's sent log,
-the SMTP receiver), never what the services said about themselves.
+the SMTP and webhook receivers), never what the services said about themselves.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from services.outbound_mail.domain.notifications import message_id
+from services.webhooks.domain.types import EVENT_TO_TYPE
 from soak.ledger import MARKER, Command
 from soak.observed import SentMail, StoredEvent
+from tests.fixtures.webhook_receiver import Received
 
 
 @dataclass
@@ -279,6 +281,48 @@ def check_mail(
             mid = message_id(str(source["event_id"]), requester, number, support)
             if not received[mid]:
                 findings.lost.append(f"mail {kind} #{number} to {requester}: never arrived")
+    return findings
+
+
+def check_webhooks(events: list[StoredEvent], received: list[Received], secret: str) -> Findings:
+    """Every stored event of a delivered type reached the webhook receiver, its signature
+    verifying, under one ``webhook-id`` (the same on every attempt: a receiver dedupes by
+    it), each ticket's in version order; nothing else arrived."""
+    findings = Findings()
+    ids_by_event: dict[str, set[str]] = defaultdict(set)
+    accepted: set[str] = set()
+    last: dict[str, int] = {}
+    for request in received:  # in the order they were answered
+        if not 200 <= request.status < 300:
+            continue
+        if not request.verifies(secret):
+            findings.other.append(f"webhook {request.id}: the signature does not verify")
+            continue
+        event = (request.payload().get("data") or {}).get("event") or {}
+        ids_by_event[str(event.get("event_id"))].add(request.id)
+        if request.id in accepted:
+            continue  # a retry of what arrived already: deduplicated by its webhook-id
+        accepted.add(request.id)
+        ticket, version = event.get("ticket_id"), event.get("version")
+        if ticket is None or version is None:
+            continue
+        if ticket in last and int(version) <= last[ticket]:
+            findings.other.append(f"webhook: {ticket} version {version} after {last[ticket]}")
+        last[ticket] = max(int(version), last.get(ticket, 0))
+    expected = {
+        str(e.envelope["event_id"]): e.envelope
+        for e in events
+        if e.envelope["event_type"] in EVENT_TO_TYPE
+    }
+    for event_id, e in expected.items():
+        ids = ids_by_event.get(event_id)
+        what = f"{e['event_type']} #{e.get('ticket_number')} v{e.get('version')}"
+        if not ids:
+            findings.lost.append(f"webhook: {what} never arrived")
+        elif len(ids) > 1:
+            findings.duplicated.append(f"webhook: {what} arrived as {len(ids)} deliveries")
+    for event_id in ids_by_event.keys() - expected.keys():
+        findings.duplicated.append(f"webhook: event {event_id} arrived, not in the store")
     return findings
 
 

@@ -1,7 +1,7 @@
 """The fault scheduler: every few seconds, kill -9 a random part and start it again (each
 part once per cycle, in a random order).
 
-Parts: the five services, the broker and Redis; ``redis-flush`` is a FLUSHALL without a
+Parts: the six services, the broker and Redis; ``redis-flush`` is a FLUSHALL without a
 kill. The broker is memory-only, so a kill loses every topic's records, the unconsumed
 commands and the consumer groups' offsets. The relay does not notice that it should publish
 the history again (it only republishes a page it was sending when it sees offsets go back),
@@ -27,9 +27,9 @@ import redis
 from services.kafka_setup import ensure_topics, service_topics
 from soak.stack import Stack
 
-PARTS = ("http", "worker", "closer", "email", "mail", "broker", "redis", "redis-flush")
+PARTS = ("http", "worker", "closer", "email", "mail", "webhooks", "broker", "redis", "redis-flush")
 Recovery = Literal["republish", "none"]
-CONSUMERS = ("worker", "closer", "email", "mail")
+CONSUMERS = ("worker", "closer", "email", "mail", "webhooks")
 """The parts that follow a topic (the worker also publishes: the relay)."""
 
 

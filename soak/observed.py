@@ -1,5 +1,6 @@
 """What the system holds at the end: the store's public events, the topic's records, the
-relay's position, outbound mail's sent log and what the SMTP receiver got."""
+relay's position, outbound mail's sent log, what the SMTP receiver got and the webhook
+deliveries still pending."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
+from services.webhooks.bootstrap import build_store
 from soak.ledger import MARKER
 
 PAGE = 5000
@@ -110,3 +112,17 @@ def held_mail(data_dir: Path) -> dict[str, str]:
             for marker in MARKER.findall(eml.read_bytes().decode(errors="replace")):
                 held[marker] = reason
     return held
+
+
+def pending_webhooks(settings: Settings) -> int:
+    """Webhook deliveries not yet delivered or failed (-1 while the store cannot be read)."""
+    try:
+        store = build_store(settings)
+    except Exception:
+        return -1
+    try:
+        return store.counts().get("pending", 0)
+    except Exception:
+        return -1
+    finally:
+        store.close()

@@ -21,6 +21,7 @@ from soak.observed import (
     StoreReader,
     held_mail,
     pending_mail,
+    pending_webhooks,
     sent_log,
     topic_events,
 )
@@ -96,17 +97,23 @@ def run_soak(
 
 
 def _settle(stack: Stack, reader: StoreReader) -> float:
-    """Wait until the relay has published everything, no mail is pending and nothing has
-    changed for a while (the last solves are due and closed by then)."""
+    """Wait until the relay has published everything, no mail and no webhook delivery is
+    pending and nothing has changed for a while (the last solves are due and closed by
+    then)."""
     began = time.monotonic()
     mail_db = str(stack.data_dir / "outbound-mail.sqlite3")
-    last: tuple[int, int, int] | None = None
+    last: tuple[int, int, int, int] | None = None
     quiet_since = time.monotonic()
     while time.monotonic() - began < SETTLE_TIMEOUT:
         head = reader.head()
         caught_up = reader.relay_position(stack.relay_name) >= head
-        state = (head, len(stack.relay.all()), pending_mail(mail_db))
-        if state != last or not caught_up or state[2] != 0:
+        state = (
+            head,
+            len(stack.relay.all()),
+            pending_mail(mail_db),
+            pending_webhooks(stack.settings()),
+        )
+        if state != last or not caught_up or state[2] != 0 or state[3] != 0:
             last, quiet_since = state, time.monotonic()
         elif (
             time.monotonic() - quiet_since >= QUIET_SECONDS
@@ -167,12 +174,15 @@ def _check(
     findings.extend(checks.check_follow_ups(events))
     findings.extend(checks.check_topic(events, topic, scheduler.republished_after))
     findings.extend(checks.check_mail(events, mails, received, SUPPORT))
+    hooks = stack.hooks.requests()
+    findings.extend(checks.check_webhooks(events, hooks, stack.hook_secret))
     as_of = settled_at.isoformat()
     findings.extend(checks.compare_sla(_sla(stack, "store", as_of), _sla(stack, "kafka", as_of)))
     notes = [
         f"store: {len(events)} public events; topic: {len(topic)} records; "
         f"mail: {len(mails)} planned, {sum(received.values())} received "
-        f"({len(received)} Message-IDs)",
+        f"({len(received)} Message-IDs); webhooks: {len(hooks)} requests, "
+        f"{len({r.id for r in hooks if 200 <= r.status < 300})} webhook-ids accepted",
         f"mailed replies that opened a new ticket (index not caught up): "
         f"{checks.missed_replies(events)}",
     ]

@@ -2,7 +2,9 @@
 
 Infrastructure: PostgreSQL (the test fixtures' throwaway cluster; never killed) or a SQLite
 file, the Tansu broker (memory only), Redis (in memory, so a kill loses its data like a
-FLUSHALL) and an aiosmtpd receiver in this process as outbound mail's relay. Services: the
+FLUSHALL), an aiosmtpd receiver in this process as outbound mail's relay, and a webhook
+receiver in this process (HTTP on loopback, subscribed to every event type; it answers 503
+to the first attempt of about one delivery in ten, so retries happen too). Services: the
 same ``helpdesk`` commands ``make run`` supervises, each a :class:`LocalProcess` on its own
 loopback port (the HTTP port, the SMTP port, or the metrics port that serves ``/readyz``).
 """
@@ -13,6 +15,7 @@ import contextlib
 import secrets
 import smtplib
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +31,9 @@ from services.settings import Settings
 from services.ticket_service.adapters.http.auth import mint_token
 from tests.fixtures.postgres import postgres_process
 from tests.fixtures.smtp_relay import SmtpRelay
+from tests.fixtures.webhook_receiver import Received, Receiver
 
-SERVICES = ("http", "worker", "closer", "email", "mail")
+SERVICES = ("http", "worker", "closer", "email", "mail", "webhooks")
 """The service parts, in start order."""
 AUTO_CLOSE_SECONDS = 4
 SUPPORT = "support@helpdesk.localhost"
@@ -58,6 +62,9 @@ class Stack:
     broker: LocalProcess = field(init=False)
     redis: LocalProcess = field(init=False)
     relay: SmtpRelay = field(init=False)
+    hooks: Receiver = field(init=False)
+    hook_secret: str = ""
+    """The signing secret of the soak's webhook subscription."""
     parts: dict[str, LocalProcess] = field(init=False, default_factory=dict)
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     relay_name: str = field(default_factory=lambda: f"soak-{uuid.uuid4().hex[:8]}")
@@ -67,6 +74,7 @@ class Stack:
         self.broker = tansu_process()
         self.redis = redis_process()
         self.relay = SmtpRelay()
+        self.hooks = Receiver(_FirstAttemptOfOneInTenFails())
         http_port, smtp_port = free_port(), free_port()
         self.env = {
             "HELPDESK_DATA_DIR": str(self.data_dir),
@@ -85,6 +93,14 @@ class Stack:
             "HELPDESK_CLOSER_HEARTBEAT_INTERVAL_MS": "1000",
             "HELPDESK_OUTBOUND_MAIL_SESSION_TIMEOUT_MS": "6000",
             "HELPDESK_OUTBOUND_MAIL_HEARTBEAT_INTERVAL_MS": "1000",
+            "HELPDESK_WEBHOOK_ALLOW_HTTP": "true",
+            "HELPDESK_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+            "HELPDESK_WEBHOOK_TIMEOUT_SECONDS": "2",
+            "HELPDESK_WEBHOOKS_LEASE_SECONDS": "4",
+            "HELPDESK_WEBHOOKS_RETRY_FIRST_SECONDS": "0.5",
+            "HELPDESK_WEBHOOKS_RETRY_CAP_SECONDS": "2",
+            "HELPDESK_WEBHOOKS_SESSION_TIMEOUT_MS": "6000",
+            "HELPDESK_WEBHOOKS_HEARTBEAT_INTERVAL_MS": "1000",
         }
         if self.database_url:
             self.env["HELPDESK_DATABASE_URL"] = self.database_url
@@ -94,6 +110,7 @@ class Stack:
             "closer": (["closer", "run"], _readyz, None),
             "email": (["email", "serve"], _smtp_noop, smtp_port),
             "mail": (["mail", "run"], _readyz, None),
+            "webhooks": (["webhooks", "run"], _readyz, None),
         }
         for name, (argv, ready, port) in commands.items():
             self.parts[name] = LocalProcess(
@@ -133,10 +150,24 @@ class Stack:
 
     def start(self) -> None:
         self.relay.start()
+        self.hooks.start()
         self.broker.start()
         self.redis.start()
         for name in SERVICES:
             self.parts[name].start()
+            if name == "http":
+                self._subscribe()
+
+    def _subscribe(self) -> None:
+        """The soak's webhook: every event type, to the receiver (as an integrator would)."""
+        response = httpx.post(
+            f"{self.api_url}/api/v1/webhooks",
+            json={"url": self.hooks.url, "description": "soak"},
+            headers={"Authorization": f"Bearer {self.token('admin', 'admin@soak.example')}"},
+            timeout=10.0,
+        )
+        response.raise_for_status()
+        self.hook_secret = str(response.json()["secret"])
 
     def stop(self) -> None:
         for name in reversed(SERVICES):
@@ -144,6 +175,7 @@ class Stack:
         self.redis.stop()
         self.broker.stop()
         self.relay.stop()
+        self.hooks.stop()
 
     def all_parts(self) -> dict[str, LocalProcess]:
         return {**self.parts, "broker": self.broker, "redis": self.redis}
@@ -157,6 +189,20 @@ class Stack:
         """A fresh relay position: the next worker start publishes the whole history again
         (what ``make run`` does for each fresh embedded broker)."""
         self.relay_name = f"soak-{uuid.uuid4().hex[:8]}"
+
+
+class _FirstAttemptOfOneInTenFails:
+    """The receiver's answers: 503 to the first attempt of about one delivery in ten."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, receiver: Receiver, request: Received) -> tuple[int, dict[str, str]]:
+        with self.lock:
+            first = request.id not in self.seen
+            self.seen.add(request.id)
+        return (503, {}) if first and int(request.id[-2:], 16) % 10 == 0 else (200, {})
 
 
 @dataclass

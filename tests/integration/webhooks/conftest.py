@@ -23,7 +23,7 @@ from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.bootstrap import Webhooks, build_store, run_webhooks
 from services.webhooks.config import WebhookConfig
 from tests.fixtures.kafka import CONSUMER_SETTINGS, create_topics
-from tests.integration.webhooks.receiver import Receiver
+from tests.fixtures.webhook_receiver import Receiver
 from tests.unit.http.api_client import EMAILS, SECRET
 
 T = TypeVar("T")

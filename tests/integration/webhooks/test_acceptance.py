@@ -12,8 +12,8 @@ from services.ticket_service.application.context import RequestContext, utcnow
 from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.bootstrap import Webhooks
 from tests.fixtures.closing import auto_close
+from tests.fixtures.webhook_receiver import Receiver
 from tests.integration.webhooks.conftest import ADMIN, AGENT, Stack, until
-from tests.integration.webhooks.receiver import Receiver
 
 
 async def test_create_solve_auto_close_follow_up_arrive_once_in_version_order_with_links(

@@ -16,8 +16,8 @@ from services.settings import Settings
 from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.config import WebhookConfig
 from tests.fixtures.kafka import CONSUMER_SETTINGS
+from tests.fixtures.webhook_receiver import Received, Receiver
 from tests.integration.webhooks.conftest import ADMIN, Stack, until
-from tests.integration.webhooks.receiver import Received, Receiver
 from tests.integration.webhooks.test_delivery import new_ticket
 
 TICKETS = 40

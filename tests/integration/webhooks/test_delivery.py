@@ -13,8 +13,8 @@ from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from services.webhooks.bootstrap import Webhooks, run_webhooks
 from services.webhooks.config import WebhookConfig
 from tests.fixtures.kafka import CONSUMER_SETTINGS
+from tests.fixtures.webhook_receiver import Received, Receiver
 from tests.integration.webhooks.conftest import ADMIN, AGENT, Api, Stack, until
-from tests.integration.webhooks.receiver import Received, Receiver
 
 
 def new_ticket(tickets: Stack, subject: str = "VPN down") -> int:

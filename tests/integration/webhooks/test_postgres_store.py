@@ -14,8 +14,8 @@ from services.settings import Settings
 from services.webhooks.adapters.postgres_store import PostgresWebhookStore
 from services.webhooks.bootstrap import build_store, run_webhooks
 from services.webhooks.config import WebhookConfig
+from tests.fixtures.webhook_receiver import Received, Receiver
 from tests.integration.webhooks.conftest import ADMIN, until
-from tests.integration.webhooks.receiver import Received, Receiver
 
 
 def events(ticket: str, number: int) -> list[dict[str, Any]]:
