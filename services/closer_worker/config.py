@@ -24,6 +24,9 @@ class CloserConfig(BaseSettings):
     heartbeat_interval_ms: int = 3_000
     rebuild_check_seconds: float = 5.0
     """How often a worker checks that Redis still holds its timers (rebuilds if not)."""
-    rebuild_lock_seconds: float = 600.0
+    rebuild_lock_seconds: float = 15.0
+    """The rebuild lock's lease, renewed every third of it while the rebuild runs: a worker
+    killed mid-rebuild blocks the next one this long at most (it held 600 s unrenewed, and a
+    closer restarted after a kill stayed unready, its timers missing, for ten minutes)."""
     log_level: str = "INFO"
     """Of the process's structlog output; DEBUG adds one line per close with its lateness."""

@@ -144,7 +144,9 @@ class CloserWorker:
         """Rebuild on start and whenever Redis turns out to have lost the timers."""
         while not self._stop.is_set():
             try:
-                await rebuild_if_lost(self.store, self.history)
+                await rebuild_if_lost(
+                    self.store, self.history, lock_seconds=self.config.rebuild_lock_seconds
+                )
             except Exception as error:
                 obs.log.exception("rebuild_failed", error=repr(error))
             await sleep_unless(self._stop, self.config.rebuild_check_seconds)

@@ -94,6 +94,11 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 
 def encode(timer: Timer) -> str:
     return f"{timer.solve_id}:{timer.version}:{timer.due_ts!r}"
@@ -123,6 +128,7 @@ class RedisTimerStore:
         self._complete = redis.register_script(_COMPLETE)
         self._release = redis.register_script(_RELEASE)
         self._unlock = redis.register_script(_UNLOCK)
+        self._renew = redis.register_script(_RENEW)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "helpdesk:closer") -> RedisTimerStore:
@@ -181,6 +187,9 @@ class RedisTimerStore:
 
     async def lock_rebuild(self, owner: str, seconds: float) -> bool:
         return bool(await self.redis.set(self.lock_key, owner, nx=True, px=int(seconds * 1000)))
+
+    async def renew_rebuild(self, owner: str, seconds: float) -> bool:
+        return bool(await self._renew(keys=[self.lock_key], args=[owner, int(seconds * 1000)]))
 
     async def unlock_rebuild(self, owner: str) -> None:
         await self._unlock(keys=[self.lock_key], args=[owner])

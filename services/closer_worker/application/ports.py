@@ -56,6 +56,10 @@ class TimerStore(Protocol):
         """Take the rebuild lock (one rebuild at a time across workers)."""
         ...
 
+    async def renew_rebuild(self, owner: str, seconds: float) -> bool:
+        """Extend the lock this owner holds by ``seconds`` (False: it is not held)."""
+        ...
+
     async def unlock_rebuild(self, owner: str) -> None: ...
 
 

@@ -12,6 +12,8 @@ and its close is then refused by the ticket service as stale, never applied.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,14 +38,16 @@ async def rebuild(
     store: TimerStore,
     history: EventHistory,
     *,
-    lock_seconds: float = 600.0,
+    lock_seconds: float = 15.0,
     owner: str | None = None,
 ) -> RebuildResult:
+    """``lock_seconds``: the rebuild lock's lease, renewed while this rebuild runs."""
     owner = owner or uuid.uuid4().hex
     if not await store.lock_rebuild(owner, lock_seconds):
         obs.log.info("rebuild_skipped", reason="another worker is rebuilding")
         return RebuildResult(0, 0, 0.0, skipped=True)
     started = time.perf_counter()
+    keeper = asyncio.create_task(_keep_lock(store, owner, lock_seconds))
     try:
         pending = PendingTimers()
         events = 0
@@ -58,6 +62,9 @@ async def rebuild(
             written += (await store.apply(chunk)).scheduled
         await store.mark_built()
     finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
         await store.unlock_rebuild(owner)
     seconds = time.perf_counter() - started
     obs.REBUILDS.inc()
@@ -73,9 +80,21 @@ async def rebuild(
     return RebuildResult(events, len(timers), seconds)
 
 
-async def rebuild_if_lost(store: TimerStore, history: EventHistory) -> RebuildResult | None:
+async def _keep_lock(store: TimerStore, owner: str, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds / 3)
+        try:
+            if not await store.renew_rebuild(owner, seconds):
+                obs.log.warning("rebuild_lock_lost", owner=owner)
+        except Exception as error:  # Redis gone: the rebuild's own writes fail too
+            obs.log.warning("rebuild_lock_renewal_failed", error=repr(error))
+
+
+async def rebuild_if_lost(
+    store: TimerStore, history: EventHistory, *, lock_seconds: float = 15.0
+) -> RebuildResult | None:
     """Rebuild when the store holds no completed rebuild (new or flushed Redis)."""
     if await store.is_built():
         return None
     obs.log.warning("timer_store_not_built", action="rebuilding from history")
-    return await rebuild(store, history)
+    return await rebuild(store, history, lock_seconds=lock_seconds)

@@ -5,13 +5,16 @@ Time is passed in (``now``), so lease expiry is tested without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.closer_worker.adapters.redis_timer_store import RedisTimerStore
+from services.closer_worker.application.rebuild import rebuild
 from services.closer_worker.domain.timers import Cancel, Schedule, Timer
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -119,3 +122,35 @@ async def test_built_marker_and_rebuild_lock(store: RedisTimerStore) -> None:
     assert not await store.lock_rebuild("b", 60)
     await store.unlock_rebuild("a")
     assert await store.lock_rebuild("b", 60)
+
+
+class _SlowHistory:
+    """A history that takes ``seconds`` to read and holds no event."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    async def read(self) -> AsyncIterator[Any]:
+        await asyncio.sleep(self.seconds)
+        return
+        yield
+
+
+async def test_a_rebuild_keeps_its_lock_while_it_runs_and_a_dead_ones_lock_runs_out(
+    store: RedisTimerStore,
+) -> None:
+    """The lock is a lease renewed by the rebuild holding it: a rebuild slower than the
+    lease keeps it to the end, and the lock of a worker killed mid-rebuild (no renewal)
+    frees itself within the lease. It was one 600 s lock: a closer killed while rebuilding
+    left the next one unready, without timers, for ten minutes."""
+    running = asyncio.create_task(rebuild(store, _SlowHistory(1.5), lock_seconds=0.6))
+    await asyncio.sleep(0.2)
+    for _ in range(6):  # past twice the lease: still held
+        assert not await store.lock_rebuild("other", 0.6)
+        await asyncio.sleep(0.2)
+    result = await running
+    assert not result.skipped and await store.is_built()
+    assert await store.lock_rebuild("dead", 0.5)  # taken, then never renewed
+    assert (await rebuild(store, _SlowHistory(0), lock_seconds=0.5)).skipped
+    await asyncio.sleep(0.7)
+    assert not (await rebuild(store, _SlowHistory(0), lock_seconds=0.5)).skipped
