@@ -13,7 +13,6 @@ and its close is then refused by the ticket service as stale, never applied.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -62,9 +61,7 @@ async def rebuild(
             written += (await store.apply(chunk)).scheduled
         await store.mark_built()
     finally:
-        keeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await keeper
+        keeper.cancel()  # not awaited: awaiting it could swallow a cancel of this task
         await store.unlock_rebuild(owner)
     seconds = time.perf_counter() - started
     obs.REBUILDS.inc()

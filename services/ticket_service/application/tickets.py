@@ -11,8 +11,7 @@ are shortcuts for in-process callers that build the same contract commands.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -86,6 +85,7 @@ class TicketApplication(Application[UUID]):
         self.number_lock: NumberLock | None = None
         """Other processes' writers to exclude while a transaction picks ticket numbers and
         saves (set by bootstrap for stores several processes share)."""
+        self._numbers_locked = False
         self.numbers_taken_by_others = 0
         """Transactions run again because another writer saved the number they picked."""
         self._saved_listeners: list[Callable[[], None]] = []
@@ -265,30 +265,36 @@ class TicketApplication(Application[UUID]):
     def _run_batch_once(
         self, ops: Sequence[Operation[T]], renewing: Mapping[str, Receipt] | None = None
     ) -> list[T]:
-        with self._write_lock, self._numbers_held() as held:
-            if self._next_number is None or held:  # others may have saved tickets since
-                self._next_number = self._first_free_number(self._next_number or 1)
-            uow = UnitOfWork(self, self._next_number, renewing)
-            results = [op(uow) for op in ops]
+        with self._write_lock:
+            if self._next_number is None:
+                self._next_number = self._first_free_number(1)
+            fresh = self._fresh_numbers if self.number_lock is not None else None
+            uow = UnitOfWork(self, self._next_number, renewing, fresh)
             try:
-                if uow.staged:
-                    self.save(*uow.staged.values())
-            except IntegrityError:
-                self._explain_conflict(uow)
-                raise
-            self._next_number = uow.next_number
-            return results
+                results = [op(uow) for op in ops]
+                try:
+                    if uow.staged:
+                        self.save(*uow.staged.values())
+                except IntegrityError:
+                    self._explain_conflict(uow)
+                    raise
+                self._next_number = uow.next_number
+                return results
+            finally:
+                if self._numbers_locked:
+                    self._numbers_locked = False
+                    assert self.number_lock is not None
+                    self.number_lock.release()
 
-    @contextmanager
-    def _numbers_held(self) -> Iterator[bool]:
-        """Whether the store-wide number lock is held for this transaction."""
-        held = self.number_lock is not None and self.number_lock.acquire()
-        try:
-            yield held
-        finally:
-            if held:
-                assert self.number_lock is not None
-                self.number_lock.release()
+    def _fresh_numbers(self) -> int:
+        """A transaction takes its first ticket number: hold the number lock until its save
+        has committed, and start from the first free number as of now (another process may
+        have saved tickets since this one's last save). Without the lock, the last guess."""
+        assert self.number_lock is not None and self._next_number is not None
+        if self.number_lock.acquire():
+            self._numbers_locked = True
+            self._next_number = self._first_free_number(self._next_number)
+        return self._next_number
 
     def _explain_conflict(self, uow: UnitOfWork) -> None:
         """Turn an integrity error into what happened: a replay of a recorded receipt,

@@ -37,8 +37,8 @@ class NumberTaken(errors.ConcurrencyConflict):
 
 
 class NumberLock(Protocol):
-    """Held from picking a transaction's ticket numbers until its save has committed, by
-    one writer at a time across processes (``adapters/number_lock.py``). ``acquire`` may
+    """Held from a transaction's first ticket number until its save has committed, by one
+    writer at a time across processes (``adapters/number_lock.py``). ``acquire`` may
     return False (the lock cannot be had): the save's conflict check still holds."""
 
     def acquire(self) -> bool: ...
@@ -71,9 +71,12 @@ class UnitOfWork:
         app: TicketReader,
         first_number: int,
         renewing: Mapping[str, Receipt] | None = None,
+        fresh_numbers: Callable[[], int] | None = None,
     ) -> None:
         """``renewing``: expired receipts, by key, that this batch renews rather than
-        records anew (their ids are taken)."""
+        records anew (their ids are taken). ``fresh_numbers``: called when the first number
+        is taken; takes the store-wide number lock and returns the first free number as of
+        now (``first_number`` is this process's last guess)."""
         self.app = app
         self.auto_close_after = app.auto_close_after
         """The auto-close period in force (a callable: read only when a ticket is solved)."""
@@ -81,7 +84,8 @@ class UnitOfWork:
         self.staged: dict[UUID, Aggregate] = {}
         self.receipt_keys: list[str] = []
         self._receipts: dict[str, Receipt] = {}
-        self._next_number = first_number
+        self._next_number = self._first_number = first_number
+        self._fresh_numbers = fresh_numbers
         self._directory: OrganizationDirectory | None = None
         self._directory_read = False
         self.step = 0
@@ -115,6 +119,9 @@ class UnitOfWork:
         return staged or self.app.policy()
 
     def take_number(self) -> int:
+        if self._fresh_numbers is not None:  # the first number of this transaction
+            fresh, self._fresh_numbers = self._fresh_numbers, None
+            self._first_number = self._next_number = max(self._next_number, fresh())
         number = self._next_number
         self._next_number += 1
         return number
@@ -128,7 +135,7 @@ class UnitOfWork:
         a ticket with them: the next ticket takes ``first`` (numbers stay contiguous)."""
         if first > self._next_number:
             raise ValueError(f"number {first} was never taken (next is {self._next_number})")
-        self._next_number = first
+        self._next_number = max(first, self._first_number)  # ``first`` read before a refresh
 
     def stage(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:

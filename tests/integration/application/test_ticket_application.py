@@ -306,3 +306,41 @@ def test_the_number_lock_of_a_killed_holder_is_free_at_once(store_settings: Sett
         assert app.create_ticket(fields(), AGENT, channel="agent").number == 1
     finally:
         holder.kill()
+
+
+def test_only_a_transaction_that_creates_a_ticket_takes_the_number_lock(
+    store_settings: Settings,
+) -> None:
+    app = build_application(store_settings)
+    assert app.number_lock is not None
+    taken = 0
+    acquire = app.number_lock.acquire
+
+    def counted() -> bool:
+        nonlocal taken
+        taken += 1
+        return acquire()
+
+    app.number_lock.acquire = counted  # type: ignore[method-assign]
+    number = app.create_ticket(fields(), AGENT, channel="agent").number
+    assert taken == 1
+    app.add_comment(number, AGENT, body="a comment", public=True, channel="agent")
+    app.update_ticket(number, {"priority": "high"}, AGENT)
+    assert taken == 1
+
+
+def test_a_stuck_holder_delays_a_create_once_then_writers_go_without_the_lock(
+    store_settings: Settings,
+) -> None:
+    """A holder alive but stuck (stopped, its machine gone silent): a writer waits for the
+    lock a bounded time, saves without it (the save's conflict check still keeps numbers
+    unique), and the next transactions do not wait again for a while."""
+    first, stuck = build_application(store_settings), build_application(store_settings)
+    assert first.number_lock is not None and stuck.number_lock is not None
+    assert stuck.number_lock.acquire()
+    try:
+        numbers = [first.create_ticket(fields(), AGENT, channel="agent").number for _ in range(3)]
+        assert numbers == [1, 2, 3]
+        assert not first.number_lock.acquire()  # backing off: answered without waiting
+    finally:
+        stuck.number_lock.release()
