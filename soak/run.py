@@ -175,7 +175,7 @@ def _check(
     findings.extend(checks.check_topic(events, topic, scheduler.republished_after))
     findings.extend(checks.check_mail(events, mails, received, SUPPORT))
     hooks = stack.hooks.requests()
-    findings.extend(checks.check_webhooks(events, hooks, stack.hook_secret))
+    findings.extend(checks.check_webhooks(events, hooks))
     as_of = settled_at.isoformat()
     findings.extend(checks.compare_sla(_sla(stack, "store", as_of), _sla(stack, "kafka", as_of)))
     notes = [

@@ -62,9 +62,9 @@ class Stack:
     broker: LocalProcess = field(init=False)
     redis: LocalProcess = field(init=False)
     relay: SmtpRelay = field(init=False)
+    integrator: _Integrator = field(init=False)
+    """Answers the webhook receiver's requests; holds the subscription's signing secret."""
     hooks: Receiver = field(init=False)
-    hook_secret: str = ""
-    """The signing secret of the soak's webhook subscription."""
     parts: dict[str, LocalProcess] = field(init=False, default_factory=dict)
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     relay_name: str = field(default_factory=lambda: f"soak-{uuid.uuid4().hex[:8]}")
@@ -74,7 +74,8 @@ class Stack:
         self.broker = tansu_process()
         self.redis = redis_process()
         self.relay = SmtpRelay()
-        self.hooks = Receiver(_FirstAttemptOfOneInTenFails())
+        self.integrator = _Integrator()
+        self.hooks = Receiver(self.integrator)
         http_port, smtp_port = free_port(), free_port()
         self.env = {
             "HELPDESK_DATA_DIR": str(self.data_dir),
@@ -167,7 +168,7 @@ class Stack:
             timeout=10.0,
         )
         response.raise_for_status()
-        self.hook_secret = str(response.json()["secret"])
+        self.integrator.secret = str(response.json()["secret"])
 
     def stop(self) -> None:
         for name in reversed(SERVICES):
@@ -191,14 +192,20 @@ class Stack:
         self.relay_name = f"soak-{uuid.uuid4().hex[:8]}"
 
 
-class _FirstAttemptOfOneInTenFails:
-    """The receiver's answers: 503 to the first attempt of about one delivery in ten."""
+class _Integrator:
+    """The receiver's answers, as an integrator's endpoint gives them: 401 to a request
+    whose signature does not verify (checked on arrival: ``standardwebhooks`` refuses a
+    timestamp more than five minutes old, so a check at the end of a long run would fail),
+    503 to the first attempt of about one delivery in ten, else 200."""
 
     def __init__(self) -> None:
+        self.secret = ""
         self.seen: set[str] = set()
         self.lock = threading.Lock()
 
     def __call__(self, receiver: Receiver, request: Received) -> tuple[int, dict[str, str]]:
+        if not self.secret or not request.verifies(self.secret):
+            return 401, {}
         with self.lock:
             first = request.id not in self.seen
             self.seen.add(request.id)
