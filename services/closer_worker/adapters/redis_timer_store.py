@@ -9,8 +9,10 @@ Keys (``prefix`` defaults to ``helpdesk:closer``):
 * ``<prefix>:rebuild-lock`` — one rebuild at a time.
 
 A claim leases due timers by pushing their score to ``now + lease``: other workers skip
-them until then, and a dead worker's timers come due again when the lease runs out. Each
-operation is one Lua script, so every step is atomic and a batch costs one round trip.
+them until then, and a dead worker's timers come due again when the lease runs out. A
+claim's token is its ``"<ticket id> <payload>"`` line: complete and release act only on a
+timer still exactly as claimed. Each operation is one Lua script, so every step is atomic
+and a batch costs one round trip.
 """
 
 from __future__ import annotations
@@ -49,35 +51,70 @@ end
 return {scheduled, cancelled}
 """
 
-# ARGV: now, lease expiry, limit. Returns id, payload, id, payload, ...
-_CLAIM = """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
-for _, id in ipairs(ids) do
-  local payload = redis.call('HGET', KEYS[2], id)
-  if payload then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    out[#out + 1] = id
-    out[#out + 1] = payload
-  else
-    redis.call('ZREM', KEYS[1], id)
+# Batched commands (one HMGET, ZADD, ZREM or HDEL per batch rather than per timer: a third
+# of Redis's CPU per close), in chunks that stay within Lua's unpack limit.
+_CHUNKS = """
+local function chunked(command, key, list, step)
+  local replies = {}
+  for i = 1, #list, step do
+    local reply = redis.call(command, key, unpack(list, i, math.min(i + step - 1, #list)))
+    if type(reply) == 'table' then
+      for _, value in ipairs(reply) do replies[#replies + 1] = value end
+    end
   end
+  return replies
 end
-return out
 """
 
-# ARGV: pairs of (ticket id, payload as claimed). Removes only what is unchanged.
-_COMPLETE = """
-local removed = 0
-for i = 1, #ARGV, 2 do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[i + 1] then
-    redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('HDEL', KEYS[2], ARGV[i])
-    removed = removed + 1
+# ARGV: now, lease expiry, limit. Returns one string, "<id> <payload>" lines: a reply of
+# one bulk string instead of two per timer (parsing 1000 replies was a tenth of a close).
+_CLAIM = (
+    _CHUNKS
+    + """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then return '' end
+local payloads = chunked('HMGET', KEYS[2], ids, 1000)
+local out, leased, gone = {}, {}, {}
+for i, id in ipairs(ids) do
+  local payload = payloads[i]
+  if payload then
+    leased[#leased + 1] = ARGV[2]
+    leased[#leased + 1] = id
+    out[#out + 1] = id .. ' ' .. payload
+  else
+    gone[#gone + 1] = id
   end
 end
-return removed
+chunked('ZADD', KEYS[1], leased, 1000)
+chunked('ZREM', KEYS[1], gone, 1000)
+return table.concat(out, '\\n')
 """
+)
+
+# ARGV: one string of claim lines ("<id> <payload>", as claimed; one argument rather than
+# two per timer). Removes only what is unchanged.
+_COMPLETE = (
+    _CHUNKS
+    + """
+local ids, claimed, seen = {}, {}, {}
+for line in string.gmatch(ARGV[1], '[^\\n]+') do
+  local space = string.find(line, ' ', 1, true)
+  ids[#ids + 1] = string.sub(line, 1, space - 1)
+  claimed[#claimed + 1] = string.sub(line, space + 1)
+end
+local current = chunked('HMGET', KEYS[2], ids, 1000)
+local removed = {}
+for j, id in ipairs(ids) do
+  if current[j] == claimed[j] and not seen[id] then
+    seen[id] = true
+    removed[#removed + 1] = id
+  end
+end
+chunked('ZREM', KEYS[1], removed, 1000)
+chunked('HDEL', KEYS[2], removed, 1000)
+return #removed
+"""
+)
 
 # ARGV: triples of (ticket id, payload as claimed, due ts). Due again now, if unchanged.
 _RELEASE = """
@@ -151,21 +188,29 @@ class RedisTimerStore:
         return Applied(int(scheduled), int(cancelled))
 
     async def claim_due(self, now: float, lease_seconds: float, limit: int) -> list[Claimed]:
-        flat = await self._claim(
+        lines = await self._claim(
             keys=[self.timeline, self.timers], args=[repr(now), repr(now + lease_seconds), limit]
         )
-        return [Claimed(decode(flat[i], flat[i + 1]), flat[i + 1]) for i in range(0, len(flat), 2)]
+        claimed = []
+        for line in lines.split("\n") if lines else ():
+            ticket_id, _, payload = line.partition(" ")
+            claimed.append(Claimed(decode(ticket_id, payload), line))
+        return claimed
 
     async def complete(self, claimed: Sequence[Claimed]) -> int:
         if not claimed:
             return 0
-        args = [x for c in claimed for x in (str(c.timer.ticket_id), c.token)]
-        return int(await self._complete(keys=[self.timeline, self.timers], args=args))
+        lines = "\n".join(c.token for c in claimed)
+        return int(await self._complete(keys=[self.timeline, self.timers], args=[lines]))
 
     async def release(self, claimed: Sequence[Claimed]) -> None:
         if not claimed:
             return
-        args = [x for c in claimed for x in (str(c.timer.ticket_id), c.token, repr(c.timer.due_ts))]
+        args = [
+            x
+            for c in claimed
+            for x in (*c.token.split(" ", 1), repr(c.timer.due_ts))  # id, payload, due
+        ]
         await self._release(keys=[self.timeline, self.timers], args=args)
 
     async def pending(self) -> int:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from contracts.commands import CloseTicket
 from contracts.events import Event
 from services.closer_worker.domain.timers import Timer, TimerChange
 
@@ -64,8 +64,10 @@ class TimerStore(Protocol):
 
 
 class CommandPublisher(Protocol):
-    async def publish_closes(self, commands: Sequence[CloseTicket]) -> list[bool]:
-        """Publish (acks=all); one flag per command, True when the broker confirmed it."""
+    async def publish_closes(self, timers: Sequence[Timer], issued_at: datetime) -> list[bool]:
+        """Publish (acks=all) the close command of each due timer, as
+        :func:`~services.closer_worker.domain.closing.close_command` makes it; one flag
+        per timer, True when the broker confirmed its command."""
         ...
 
 

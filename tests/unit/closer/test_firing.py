@@ -9,7 +9,7 @@ from uuid import uuid4
 from contracts.commands import CloseTicket
 from services.closer_worker.application.firing import Firer, FiringPolicy
 from services.closer_worker.application.ports import Applied, Claimed
-from services.closer_worker.domain.closing import close_command_id
+from services.closer_worker.domain.closing import close_command, close_command_id
 from services.closer_worker.domain.timers import Timer, TimerChange
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
@@ -50,7 +50,8 @@ class Publisher:
         self.refuse = refuse or set()
         self.sent: list[CloseTicket] = []
 
-    async def publish_closes(self, commands: Sequence[CloseTicket]) -> list[bool]:
+    async def publish_closes(self, timers: Sequence[Timer], issued_at: datetime) -> list[bool]:
+        commands = [close_command(t, issued_at) for t in timers]
         self.sent += commands
         return [c.data.solve_id not in self.refuse for c in commands]
 
