@@ -27,6 +27,16 @@ def settings(kafka_bootstrap: str, kafka_topic_prefix: str, tmp_path: Path) -> S
     return kafka_settings(kafka_bootstrap, kafka_topic_prefix, tmp_path)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """The Kafka settings on each store the product supports (a SQLite file, PostgreSQL)."""
+    if request.param == "sqlite":
+        return settings
+    return settings.model_copy(
+        update={"database_url": request.getfixturevalue("postgres_database")}
+    )
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[TicketApplication]:
     application = build_application(settings)

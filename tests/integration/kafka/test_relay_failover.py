@@ -8,15 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from pathlib import Path
 
 import httpx
-import pytest
 
 from services.kafka_setup import ensure_topics, service_topics
+from services.settings import Settings
 from services.ticket_service.bootstrap import build_application
 from tests.fixtures.ticket_processes import relay_process, standby_relay_process
-from tests.integration.kafka.conftest import kafka_settings
 from tests.integration.kafka.streams import read_until
 from tests.integration.kafka.test_relay import open_tickets, stored_event_ids
 
@@ -24,19 +22,10 @@ TICKETS = 40
 """Saved in a background thread, one ticket (two events) at a time."""
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 async def test_standby_relay_takes_over_when_the_leader_is_killed(
-    store: str,
-    kafka_bootstrap: str,
-    kafka_topic_prefix: str,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    store_settings: Settings, kafka_bootstrap: str
 ) -> None:
-    settings = kafka_settings(kafka_bootstrap, kafka_topic_prefix, tmp_path)
-    if store == "postgres":
-        settings = settings.model_copy(
-            update={"database_url": request.getfixturevalue("postgres_database")}
-        )
+    settings = store_settings
     await ensure_topics(kafka_bootstrap, service_topics(settings))
     app = build_application(settings)
     stop = threading.Event()

@@ -9,11 +9,10 @@ import asyncio
 from pathlib import Path
 
 import httpx
-import pytest
 
+from services.settings import Settings
 from services.ticket_service.bootstrap import build_application, run_ticket_workers
 from tests.fixtures.ticket_processes import agent_headers, http_process, new_ticket
-from tests.integration.kafka.conftest import kafka_settings
 from tests.integration.kafka.streams import envelopes, read_until
 
 FALLBACK_POLL = 600.0
@@ -23,19 +22,11 @@ DEADLINE = 30.0
 SAVES = 3
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 async def test_save_in_http_process_reaches_topic_without_fallback_poll(
-    store: str,
-    kafka_bootstrap: str,
-    kafka_topic_prefix: str,
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
+    store_settings: Settings, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    settings = kafka_settings(kafka_bootstrap, kafka_topic_prefix, tmp_path)
-    database_url = ""
-    if store == "postgres":
-        database_url = request.getfixturevalue("postgres_database")
-        settings = settings.model_copy(update={"database_url": database_url})
+    settings = store_settings
+    database_url = settings.database_url or ""
     app = build_application(settings)
     try:
         async with run_ticket_workers(
