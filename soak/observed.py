@@ -18,7 +18,7 @@ from services.ticket_service.adapters.kafka.position import RelayPosition
 from services.ticket_service.application.envelopes import to_envelope
 from services.ticket_service.application.tickets import TicketApplication
 from services.ticket_service.bootstrap import build_application
-from services.webhooks.bootstrap import build_store
+from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
 from soak.ledger import MARKER
 
 PAGE = 5000
@@ -114,15 +114,9 @@ def held_mail(data_dir: Path) -> dict[str, str]:
     return held
 
 
-def pending_webhooks(settings: Settings) -> int:
+def pending_webhooks(store: SqliteWebhookStore) -> int:
     """Webhook deliveries not yet delivered or failed (-1 while the store cannot be read)."""
-    try:
-        store = build_store(settings)
-    except Exception:
-        return -1
     try:
         return store.counts().get("pending", 0)
     except Exception:
         return -1
-    finally:
-        store.close()

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.webhooks.adapters.sqlite_store import SqliteWebhookStore
+from services.webhooks.bootstrap import build_store
 from soak import checks
 from soak.faults import PARTS, FaultScheduler, Recovery
 from soak.ledger import Ledger
@@ -104,24 +106,32 @@ def _settle(stack: Stack, reader: StoreReader) -> float:
     mail_db = str(stack.data_dir / "outbound-mail.sqlite3")
     last: tuple[int, int, int, int] | None = None
     quiet_since = time.monotonic()
-    while time.monotonic() - began < SETTLE_TIMEOUT:
-        head = reader.head()
-        caught_up = reader.relay_position(stack.relay_name) >= head
-        state = (
-            head,
-            len(stack.relay.all()),
-            pending_mail(mail_db),
-            pending_webhooks(stack.settings()),
-        )
-        if state != last or not caught_up or state[2] != 0 or state[3] != 0:
-            last, quiet_since = state, time.monotonic()
-        elif (
-            time.monotonic() - quiet_since >= QUIET_SECONDS
-            and time.monotonic() - began >= AUTO_CLOSE_SECONDS + QUIET_SECONDS
-        ):
-            break
-        time.sleep(1.0)
+    webhooks = build_store(stack.settings())
+    try:
+        while time.monotonic() - began < SETTLE_TIMEOUT:
+            state, caught_up = _state(stack, reader, mail_db, webhooks)
+            if state != last or not caught_up or state[2] != 0 or state[3] != 0:
+                last, quiet_since = state, time.monotonic()
+            elif (
+                time.monotonic() - quiet_since >= QUIET_SECONDS
+                and time.monotonic() - began >= AUTO_CLOSE_SECONDS + QUIET_SECONDS
+            ):
+                break
+            time.sleep(1.0)
+    finally:
+        webhooks.close()
     return time.monotonic() - began
+
+
+def _state(
+    stack: Stack, reader: StoreReader, mail_db: str, webhooks: SqliteWebhookStore
+) -> tuple[tuple[int, int, int, int], bool]:
+    """(store head, mails received, mails pending, webhook deliveries pending), and whether
+    the relay has published up to the head."""
+    head = reader.head()
+    caught_up = reader.relay_position(stack.relay_name) >= head
+    state = (head, len(stack.relay.all()), pending_mail(mail_db), pending_webhooks(webhooks))
+    return state, caught_up
 
 
 def _helpdesk(stack: Stack, *args: str, check: bool = True) -> str:
