@@ -22,6 +22,7 @@ from bench.baseline import bare_commands_per_second
 from bench.report import Row
 from services.ticket_service.adapters.http.auth import mint_token
 from tests.fixtures.processes import LocalProcess
+from tests.fixtures.ticket_processes import SECRET, http_process
 
 CONCURRENCY = 16
 PAIRS = 1500
@@ -29,30 +30,10 @@ PAIRS = 1500
 WORKERS = int(os.environ.get("BENCH_HTTP_WORKERS", "1"))
 SCALE_OUT = 2
 """Processes of the scale-out figure (``--workers``), measured in the same run."""
-SECRET = "bench-secret-bench-secret-bench-secret!"
 
 
 def _server(data_dir: Path, workers: int = WORKERS) -> LocalProcess:
-    def argv(port: int) -> list[str]:
-        return [
-            "env",
-            f"HELPDESK_DATA_DIR={data_dir}",
-            f"HELPDESK_HTTP_PORT={port}",
-            f"HELPDESK_JWT_SECRET={SECRET}",
-            "HELPDESK_KAFKA_BOOTSTRAP=",
-            "HELPDESK_REDIS_URL=",
-            "HELPDESK_DATABASE_URL=",
-            sys.executable,
-            "-m",
-            "services.ticket_service.entrypoints.http",
-            "--workers",
-            str(workers),
-        ]
-
-    def ready(address: str) -> None:
-        httpx.get(f"http://{address}/healthz", timeout=1.0).raise_for_status()
-
-    return LocalProcess("http-bench", argv, ready=ready, cwd=Path(__file__).resolve().parents[1])
+    return http_process(data_dir, workers=workers)
 
 
 def _floor_server() -> LocalProcess:
