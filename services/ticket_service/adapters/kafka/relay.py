@@ -170,7 +170,7 @@ class EventRelay:
 
     async def wait_caught_up(self) -> None:
         """Return once everything stored so far is published."""
-        head = await asyncio.to_thread(self.app.recorder.max_notification_id)
+        head = await _in_thread(self.app.recorder.max_notification_id)
         await self.wait_published(head or 0)
 
     def wake(self) -> None:
@@ -410,9 +410,22 @@ class EventRelay:
         attempt = 0
         while True:
             try:
-                return await asyncio.to_thread(call, *args)
+                return await _in_thread(call, *args)
             except PersistenceError as error:
                 attempt += 1
                 delay = backoff_delay(attempt)
                 log.warning("relay: store unavailable (%s); retry in %.1fs", error, delay)
                 await asyncio.sleep(delay)
+
+
+async def _in_thread(call: Callable[..., Any], *args: Any) -> Any:
+    """``asyncio.to_thread``, except that a cancelled caller waits for the call to end in
+    its thread before the cancel goes on: whoever stops the relay closes the store next,
+    and a SQLite connection closed under a running statement crashed the process (a
+    segmentation fault in CI, the relay recording its position as its test ended)."""
+    running = asyncio.ensure_future(asyncio.to_thread(call, *args))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait({running})
+        raise
