@@ -86,3 +86,28 @@ def test_the_closers_pause_stops(steps: int) -> None:
         return await stops_when_cancelled(pauses(), stop.set, steps)
 
     assert asyncio.run(main())
+
+
+def test_a_cancelled_relay_store_call_ends_in_its_thread_before_the_cancel_goes_on() -> None:
+    """Whoever stops the relay closes the store next: a call still running in its thread
+    then used a closed SQLite connection (a segmentation fault in CI)."""
+    import threading
+    import time
+
+    from services.ticket_service.adapters.kafka.relay import _in_thread
+
+    ended = threading.Event()
+
+    def slow_write() -> None:
+        time.sleep(0.3)
+        ended.set()
+
+    async def main() -> bool:
+        task = asyncio.create_task(_in_thread(slow_write))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return ended.is_set()
+
+    assert asyncio.run(main())
